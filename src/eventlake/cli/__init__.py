@@ -1,0 +1,73 @@
+"""The `eventlake` command. Each command group lives in its own module and is
+registered once in COMMAND_GROUPS below."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from ..errors import EventlakeError
+from .common import state
+
+app = typer.Typer(
+    name="eventlake",
+    help="eventlake: a self-hosted usage-analytics lakehouse. Ingest cloud logs and BI metadata, query them with DuckDB or Spark, run ready-made insights.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# (command name, module). Each module defines `app` (a group) or `register(app)`.
+COMMAND_GROUPS: list[tuple[str, str]] = [
+    ("sql", "eventlake.cli.sql"),
+    ("lake", "eventlake.cli.lake"),
+    ("ingest", "eventlake.cli.ingest"),
+    ("insights", "eventlake.cli.insights"),
+    ("extract", "eventlake.cli.extract"),
+    ("demo", "eventlake.cli.demo"),
+]
+
+
+@app.callback()
+def _root(
+    lake: str = typer.Option(None, "--lake", help="Lake directory (default: EVENTLAKE_LAKE, eventlake.toml \\[lake] path, or ./eventlake-data)."),
+    catalog: str = typer.Option(None, "--catalog", help="Catalog: 'sqlite' (default) or 'postgres:<conninfo>' (EVENTLAKE_CATALOG)."),
+) -> None:
+    state.lake_option = lake
+    state.catalog_option = catalog
+
+
+for _name, _module in COMMAND_GROUPS:
+    _mod = importlib.import_module(_module)
+    if hasattr(_mod, "register"):
+        _mod.register(app)
+    else:
+        app.add_typer(_mod.app, name=_name)
+
+
+def main() -> None:
+    """Console entry point: user errors print one clear line, never a traceback."""
+    err = Console(stderr=True)
+    try:
+        app(standalone_mode=False)
+    except EventlakeError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

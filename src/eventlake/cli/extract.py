@@ -1,0 +1,7 @@
+"""`eventlake extract ...`."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="extract", no_args_is_help=True)

@@ -1,0 +1,97 @@
+"""The embedded DuckDB engine, and the one place that knows how to open DuckDB:
+extensions come from the pinned duckdb-extension-* packages, never the network."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import EngineUnavailable, QueryError
+
+if TYPE_CHECKING:
+    from ..lake import Lake
+
+# DuckDB extension name -> the Python package that ships its binary.
+EXTENSION_PACKAGES = {
+    "ducklake": "duckdb_extension_ducklake",
+    "sqlite_scanner": "duckdb_extension_sqlite_scanner",
+    "postgres_scanner": "duckdb_extension_postgres_scanner",
+}
+
+
+def extension_path(name: str) -> Path:
+    """Path of the extension binary shipped by its pinned package."""
+    pkg = EXTENSION_PACKAGES[name]
+    spec = importlib.util.find_spec(pkg)
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineUnavailable(f"DuckDB extension {name!r} is missing: pip install {pkg.replace('_', '-')}=={duckdb.__version__}")
+    root = Path(list(spec.submodule_search_locations)[0])
+    found = sorted(root.glob(f"extensions/*/{name}.duckdb_extension"))
+    if not found:
+        raise EngineUnavailable(f"{pkg} holds no {name}.duckdb_extension under {root}")
+    want = f"v{duckdb.__version__}"
+    for p in found:
+        if p.parent.name == want:
+            return p
+    raise EngineUnavailable(
+        f"{pkg} ships {', '.join(p.parent.name for p in found)} but duckdb is {want}; pin both to the same version"
+    )
+
+
+def connect(
+    database: str = ":memory:",
+    *,
+    extensions: tuple[str, ...] = (),
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC with no extension auto-install, and the named
+    extensions loaded from their packages."""
+    config = {
+        "autoinstall_known_extensions": "false",
+        "autoload_known_extensions": "false",
+    }
+    if threads:
+        config["threads"] = str(threads)
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    con = duckdb.connect(database, config=config)
+    con.execute("SET TimeZone = 'UTC'")
+    for name in extensions:
+        con.execute(f"LOAD '{extension_path(name)}'")
+    return con
+
+
+class DuckDBEngine:
+    """Runs queries in-process against the lake attached as the default catalog."""
+
+    name = "duckdb"
+
+    def __init__(self, lake: "Lake"):
+        self.lake = lake
+        self.con = lake.connect(read_only=True)
+
+    def query(self, sql: str, params: dict | None = None) -> pa.Table:
+        try:
+            rel = self.con.execute(sql, params or None)
+            return rel.fetch_arrow_table()
+        except duckdb.Error as exc:
+            raise QueryError(_clean(exc)) from None
+
+    def explain(self, sql: str, params: dict | None = None) -> str:
+        try:
+            rows = self.con.execute("EXPLAIN " + sql, params or None).fetchall()
+        except duckdb.Error as exc:
+            raise QueryError(_clean(exc)) from None
+        return "\n".join(r[1] for r in rows)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _clean(exc: Exception) -> str:
+    return str(exc).strip()

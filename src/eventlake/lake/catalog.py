@@ -1,0 +1,139 @@
+"""Opening a lake: a DuckLake catalog (SQLite file in the lake directory by default,
+PostgreSQL when several processes share one) plus Parquet files under `data/`.
+
+Everything that touches DuckLake's own functions lives here or in `maintenance.py`;
+callers see tables, files and transactions, never the catalog's internal tables."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from ..config import Settings, load_settings
+from ..engines.duckdb import connect
+from ..errors import LakeError
+from .schema import TABLES, TableDef
+
+ALIAS = "lake"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    path: str
+    size: int
+    delete_file: str | None
+
+
+class Lake:
+    """A lake directory and its catalog."""
+
+    def __init__(self, path: Path | str, catalog: str = "sqlite", *, memory_limit: str | None = None, threads: int | None = None):
+        self.path = Path(path).resolve()
+        self.catalog = catalog
+        self.memory_limit = memory_limit
+        self.threads = threads
+
+    # -- locations ------------------------------------------------------------
+    @property
+    def data_path(self) -> Path:
+        return self.path / "data"
+
+    @property
+    def catalog_file(self) -> Path:
+        return self.path / "catalog.sqlite"
+
+    def exists(self) -> bool:
+        if self.catalog == "sqlite":
+            return self.catalog_file.exists()
+        return self.path.exists()
+
+    def _attach_uri(self) -> tuple[str, tuple[str, ...]]:
+        if self.catalog == "sqlite":
+            return f"ducklake:sqlite:{self.catalog_file}", ("ducklake", "sqlite_scanner")
+        conninfo = self.catalog.split(":", 1)[1]
+        return f"ducklake:postgres:{conninfo}", ("ducklake", "postgres_scanner")
+
+    # -- connections ----------------------------------------------------------
+    def connect(self, read_only: bool = False, create: bool = False) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with this lake attached as `lake` and in use."""
+        if not self.exists():
+            if not create:
+                raise LakeError(
+                    f"no lake at {self.path}: ingest something first (eventlake ingest ...) or point --lake / EVENTLAKE_LAKE at an existing lake"
+                )
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.data_path.mkdir(parents=True, exist_ok=True)
+        uri, exts = self._attach_uri()
+        con = connect(extensions=exts, memory_limit=self.memory_limit, threads=self.threads)
+        opts = [f"DATA_PATH '{_sql_str(str(self.data_path) + os.sep)}'", "DATA_INLINING_ROW_LIMIT 0"]
+        if read_only:
+            opts.append("READ_ONLY")
+        try:
+            con.execute(f"ATTACH '{_sql_str(uri)}' AS {ALIAS} ({', '.join(opts)})")
+            con.execute(f"USE {ALIAS}")
+        except duckdb.Error as exc:
+            con.close()
+            raise LakeError(f"cannot open the lake catalog at {self._describe()}: {exc}") from None
+        return con
+
+    def _describe(self) -> str:
+        return str(self.catalog_file) if self.catalog == "sqlite" else self.catalog
+
+    @contextmanager
+    def transaction(self, con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One atomic commit: everything inside becomes visible together or not at all."""
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
+            raise
+        con.execute("COMMIT")
+
+    # -- tables ---------------------------------------------------------------
+    def ensure_tables(self, con: duckdb.DuckDBPyConnection, names: list[str] | None = None) -> None:
+        """Create the named eventlake tables (all by default) if they do not exist yet."""
+        existing = set(self.table_names(con))
+        for name in names or list(TABLES):
+            if name in existing:
+                continue
+            t = TABLES[name]
+            con.execute(t.ddl(ALIAS))
+            if t.partition_by:
+                cols = ", ".join(f'"{c}"' for c in t.partition_by)
+                con.execute(f'ALTER TABLE {ALIAS}."{t.name}" SET PARTITIONED BY ({cols})')
+
+    def table_names(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        rows = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main' ORDER BY 1",
+            [ALIAS],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def table_def(self, name: str) -> TableDef | None:
+        return TABLES.get(name)
+
+    def list_files(self, con: duckdb.DuckDBPyConnection, table: str) -> list[DataFile]:
+        """The table's current data files (and delete files) in this snapshot."""
+        rows = con.execute(
+            "SELECT data_file, data_file_size_bytes, delete_file FROM ducklake_list_files(?, ?)", [ALIAS, table]
+        ).fetchall()
+        return [DataFile(r[0], int(r[1] or 0), r[2]) for r in rows]
+
+
+def open_lake(settings: Settings | None = None, **overrides) -> Lake:
+    s = settings or load_settings()
+    return Lake(s.lake_path, s.catalog, **overrides)
+
+
+def _sql_str(value: str) -> str:
+    """Escape a string for use inside a single-quoted SQL literal (DDL cannot bind)."""
+    return value.replace("'", "''")

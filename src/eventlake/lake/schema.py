@@ -1,0 +1,218 @@
+"""Every table eventlake writes, declared once: columns (DuckDB types), partition
+columns and a description. Sources append to these tables; insights read them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TableDef:
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    partition_by: tuple[str, ...] = ()
+    description: str = ""
+    retention_column: str | None = None  # date column that `lake retain` ages out on
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c for c, _ in self.columns]
+
+    def ddl(self, schema: str = "lake") -> str:
+        cols = ",\n  ".join(f'"{c}" {t}' for c, t in self.columns)
+        return f'CREATE TABLE IF NOT EXISTS {schema}."{self.name}" (\n  {cols}\n)'
+
+
+CLOUDTRAIL_EVENTS = TableDef(
+    name="cloudtrail_events",
+    description="AWS CloudTrail events, one row per event (deduplicated on event_id), partitioned by event date (UTC).",
+    partition_by=("event_date",),
+    retention_column="event_date",
+    columns=(
+        ("event_id", "VARCHAR"),
+        ("event_time", "TIMESTAMPTZ"),
+        ("event_date", "DATE"),
+        ("event_version", "VARCHAR"),
+        ("event_source", "VARCHAR"),
+        ("event_name", "VARCHAR"),
+        ("aws_region", "VARCHAR"),
+        ("recipient_account_id", "VARCHAR"),
+        ("user_type", "VARCHAR"),
+        ("user_name", "VARCHAR"),
+        ("principal_id", "VARCHAR"),
+        ("principal_arn", "VARCHAR"),
+        ("account_id", "VARCHAR"),
+        ("access_key_id", "VARCHAR"),
+        ("session_issuer_type", "VARCHAR"),
+        ("session_issuer_arn", "VARCHAR"),
+        ("session_issuer_user_name", "VARCHAR"),
+        ("session_mfa_authenticated", "BOOLEAN"),
+        ("invoked_by", "VARCHAR"),
+        ("source_ip_address", "VARCHAR"),
+        ("user_agent", "VARCHAR"),
+        ("error_code", "VARCHAR"),
+        ("error_message", "VARCHAR"),
+        ("read_only", "BOOLEAN"),
+        ("management_event", "BOOLEAN"),
+        ("event_type", "VARCHAR"),
+        ("event_category", "VARCHAR"),
+        ("request_id", "VARCHAR"),
+        ("shared_event_id", "VARCHAR"),
+        ("vpc_endpoint_id", "VARCHAR"),
+        ("user_identity", "JSON"),
+        ("request_parameters", "JSON"),
+        ("response_elements", "JSON"),
+        ("additional_event_data", "JSON"),
+        ("service_event_details", "JSON"),
+        ("resources", "JSON"),
+        ("tls_details", "JSON"),
+        ("source_object", "VARCHAR"),
+        ("ingested_at", "TIMESTAMPTZ"),
+    ),
+)
+
+# --- BI metadata snapshots (QuickSight API shaped). Every row carries the snapshot it
+# came from; snapshots accumulate, they are never overwritten.
+_SNAP = (
+    ("snapshot_time", "TIMESTAMPTZ"),
+    ("snapshot_date", "DATE"),
+    ("account_id", "VARCHAR"),
+    ("region", "VARCHAR"),
+)
+
+USERS = TableDef(
+    name="users",
+    description="BI users per snapshot: role (ADMIN/AUTHOR/READER/...), group memberships, active flag.",
+    partition_by=("snapshot_date",),
+    retention_column="snapshot_date",
+    columns=_SNAP + (
+        ("namespace", "VARCHAR"),
+        ("user_name", "VARCHAR"),
+        ("principal_id", "VARCHAR"),
+        ("arn", "VARCHAR"),
+        ("email", "VARCHAR"),
+        ("role", "VARCHAR"),
+        ("identity_type", "VARCHAR"),
+        ("active", "BOOLEAN"),
+        ("groups", "VARCHAR[]"),
+        ("source_object", "VARCHAR"),
+    ),
+)
+
+ASSETS = TableDef(
+    name="assets",
+    description="BI assets per snapshot: dashboards, analyses, datasets and data sources, with import mode and SPICE bytes.",
+    partition_by=("snapshot_date",),
+    retention_column="snapshot_date",
+    columns=_SNAP + (
+        ("asset_type", "VARCHAR"),  # dashboard | analysis | dataset | datasource
+        ("asset_id", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("arn", "VARCHAR"),
+        ("created_time", "TIMESTAMPTZ"),
+        ("updated_time", "TIMESTAMPTZ"),
+        ("last_published_time", "TIMESTAMPTZ"),
+        ("status", "VARCHAR"),
+        ("import_mode", "VARCHAR"),  # SPICE | DIRECT_QUERY (datasets)
+        ("spice_bytes", "BIGINT"),
+        ("datasource_type", "VARCHAR"),
+        ("source_object", "VARCHAR"),
+    ),
+)
+
+ASSET_PERMISSIONS = TableDef(
+    name="asset_permissions",
+    description="Who may do what on each BI asset, per snapshot (from Describe*Permissions).",
+    partition_by=("snapshot_date",),
+    retention_column="snapshot_date",
+    columns=_SNAP + (
+        ("asset_type", "VARCHAR"),
+        ("asset_id", "VARCHAR"),
+        ("principal_arn", "VARCHAR"),
+        ("principal_type", "VARCHAR"),  # user | group | namespace | other
+        ("principal_name", "VARCHAR"),
+        ("actions", "VARCHAR[]"),
+        ("source_object", "VARCHAR"),
+    ),
+)
+
+DATASET_USAGE = TableDef(
+    name="dataset_usage",
+    description="Which dashboard or analysis uses which dataset, per snapshot.",
+    partition_by=("snapshot_date",),
+    retention_column="snapshot_date",
+    columns=_SNAP + (
+        ("asset_type", "VARCHAR"),  # dashboard | analysis
+        ("asset_id", "VARCHAR"),
+        ("dataset_id", "VARCHAR"),
+        ("dataset_arn", "VARCHAR"),
+        ("source_object", "VARCHAR"),
+    ),
+)
+
+# --- bookkeeping, written in the same commit as the data it describes.
+INGESTED_OBJECTS = TableDef(
+    name="ingested_objects",
+    description="Every source object read, with its identity (size, etag/mtime) and counts; makes ingest incremental.",
+    columns=(
+        ("source", "VARCHAR"),
+        ("uri", "VARCHAR"),
+        ("size", "BIGINT"),
+        ("version", "VARCHAR"),  # S3 ETag or local mtime_ns
+        ("status", "VARCHAR"),  # loaded | skipped | failed
+        ("records", "BIGINT"),
+        ("loaded", "BIGINT"),
+        ("duplicates", "BIGINT"),
+        ("quarantined", "BIGINT"),
+        ("run_id", "VARCHAR"),
+        ("ingested_at", "TIMESTAMPTZ"),
+    ),
+)
+
+QUARANTINE = TableDef(
+    name="quarantine",
+    description="Rejected input: the object, the position in it, the reason and (a prefix of) the raw record.",
+    columns=(
+        ("source", "VARCHAR"),
+        ("source_object", "VARCHAR"),
+        ("position", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("raw", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+        ("quarantined_at", "TIMESTAMPTZ"),
+    ),
+)
+
+INGEST_RUNS = TableDef(
+    name="ingest_runs",
+    description="One row per ingest command: what was read, loaded, skipped and quarantined.",
+    columns=(
+        ("run_id", "VARCHAR"),
+        ("source", "VARCHAR"),
+        ("started_at", "TIMESTAMPTZ"),
+        ("finished_at", "TIMESTAMPTZ"),
+        ("files_read", "BIGINT"),
+        ("files_skipped", "BIGINT"),
+        ("files_failed", "BIGINT"),
+        ("files_unchanged", "BIGINT"),
+        ("records_read", "BIGINT"),
+        ("records_loaded", "BIGINT"),
+        ("records_duplicate", "BIGINT"),
+        ("records_quarantined", "BIGINT"),
+        ("bytes_read", "BIGINT"),
+    ),
+)
+
+TABLES: dict[str, TableDef] = {
+    t.name: t
+    for t in (
+        CLOUDTRAIL_EVENTS,
+        USERS,
+        ASSETS,
+        ASSET_PERMISSIONS,
+        DATASET_USAGE,
+        INGESTED_OBJECTS,
+        QUARANTINE,
+        INGEST_RUNS,
+    )
+}

@@ -1,0 +1,110 @@
+"""Writing query results (pyarrow Tables) as a terminal table, JSON, CSV or Parquet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from rich.console import Console
+from rich.table import Table
+
+from .errors import EventlakeError
+
+FORMATS = ("table", "json", "csv", "parquet")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def to_records(table: pa.Table) -> list[dict[str, Any]]:
+    return table.to_pylist()
+
+
+def render_json(table: pa.Table) -> bytes:
+    return orjson.dumps(table.to_pylist(), default=_plain, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S") + ("Z" if value.utcoffset() is not None and not value.utcoffset() else "")
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, (list, dict)):
+        return orjson.dumps(value, default=_plain).decode()
+    return str(value)
+
+
+def render_table(table: pa.Table, console: Console, title: str | None = None, max_rows: int = 200) -> None:
+    t = Table(title=title, show_lines=False, header_style="bold")
+    for name in table.column_names:
+        t.add_column(name, overflow="fold")
+    rows = table.slice(0, max_rows).to_pylist()
+    for row in rows:
+        # markup=False semantics: escape rich markup in data values.
+        t.add_row(*[_escape(_cell(v)) for v in row.values()])
+    console.print(t)
+    extra = table.num_rows - len(rows)
+    console.print(f"[dim]{table.num_rows} row{'s' if table.num_rows != 1 else ''}" + (f" ({extra} not shown; use --format csv or --output)" if extra > 0 else "") + "[/dim]")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def write_result(table: pa.Table, fmt: str, output: str | None, console: Console, title: str | None = None) -> None:
+    """Write `table` in `fmt` to `output` (a file) or to standard output."""
+    if fmt not in FORMATS:
+        raise EventlakeError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "table":
+        if output:
+            with open(output, "w") as fh:
+                render_table(table, Console(file=fh, width=200), title)
+        else:
+            render_table(table, console, title)
+        return
+    if fmt == "parquet":
+        if not output:
+            raise EventlakeError("--format parquet needs --output FILE")
+        pq.write_table(table, output)
+        return
+    if fmt == "json":
+        data = render_json(table) + b"\n"
+    else:
+        buf = io.BytesIO()
+        pacsv.write_csv(_csv_ready(table), buf)
+        data = buf.getvalue()
+    if output:
+        Path(output).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+def _csv_ready(table: pa.Table) -> pa.Table:
+    """CSV cannot hold nested values: lists and structs become JSON text."""
+    cols = []
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_nested(col.type):
+            col = pa.array([None if v is None else orjson.dumps(v, default=_plain).decode() for v in col.to_pylist()], pa.string())
+        cols.append(col)
+    return pa.Table.from_arrays(cols, names=table.column_names)
