@@ -1,7 +1,81 @@
-"""`eventlake ingest ...`."""
+"""`eventlake ingest <source> ...`: load a source into the lake and print a summary."""
 
 from __future__ import annotations
 
 import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-app = typer.Typer(help="ingest", no_args_is_help=True)
+from ..sources.base import IngestStats
+from .common import console, err_console, state
+
+app = typer.Typer(help="Load sources into the lake (incremental, idempotent, atomic per batch).", no_args_is_help=True)
+
+
+def report(stats: IngestStats, strict: bool) -> None:
+    """Print the run summary and the capped list of problems; exit 1 under --strict
+    when anything was quarantined."""
+    console.print(stats.summary(), markup=False)
+    if stats.problems:
+        err_console.print(f"quarantined ({stats.records_quarantined:,}); see `eventlake sql \"SELECT * FROM quarantine\"`:", markup=False)
+        for line in stats.problem_lines():
+            err_console.print("  " + line, markup=False)
+    if strict and stats.records_quarantined:
+        raise typer.Exit(1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[files]} files"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+
+
+@app.command("cloudtrail")
+def cloudtrail(
+    locations: list[str] = typer.Argument(..., help="Folders, files or s3://bucket/prefix URIs in the CloudTrail delivery layout."),
+    endpoint_url: str = typer.Option(None, "--endpoint-url", help="S3-compatible endpoint (e.g. http://127.0.0.1:9000)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any record was quarantined."),
+    batch_mb: int = typer.Option(None, "--batch-mb", help="Uncompressed MB read per commit (default from config, 256)."),
+) -> None:
+    """Ingest AWS CloudTrail logs (plain and organization trails, .json.gz/.json) into cloudtrail_events."""
+    from ..sources.cloudtrail import CloudTrailIngest
+
+    settings = state.settings()
+    lake = state.lake(memory_limit="768MB", threads=2)
+    with _progress() as progress:
+        task = progress.add_task("cloudtrail", total=None, files=0)
+        done = {"files": 0}
+
+        def on_total(files: int, nbytes: int) -> None:
+            progress.update(task, total=nbytes, files=f"0/{files}")
+            done["total"] = files
+
+        def on_progress(files: int, nbytes: int) -> None:
+            done["files"] += files
+            progress.update(task, advance=nbytes, files=f"{done['files']}/{done.get('total', '?')}")
+
+        job = CloudTrailIngest(
+            lake, locations, endpoint_url=endpoint_url, batch_mb=batch_mb or settings.batch_mb,
+            on_progress=on_progress, on_total=on_total,
+        )
+        stats = job.run()
+    report(stats, strict)
+
+
+@app.command("bi-metadata")
+def bi_metadata(
+    locations: list[str] = typer.Argument(..., help="Folders (or s3:// URIs) of snapshot files written by `eventlake extract quicksight`."),
+    endpoint_url: str = typer.Option(None, "--endpoint-url", help="S3-compatible endpoint for s3:// locations."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any record was quarantined."),
+) -> None:
+    """Ingest BI metadata snapshots (QuickSight API shaped) into users, assets, asset_permissions and dataset_usage."""
+    from ..sources.bi_metadata import ingest as ingest_bi
+
+    stats = ingest_bi(state.lake(), locations, endpoint_url=endpoint_url)
+    report(stats, strict)

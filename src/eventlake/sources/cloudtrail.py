@@ -1,0 +1,418 @@
+"""AWS CloudTrail source: the delivery layout (plain and organization trails),
+`.json.gz` and `.json` files of `{"Records": [...]}`, from a folder or S3.
+
+Small and ordinary files are parsed by DuckDB's JSON reader, many files per commit.
+Files too large to parse as one JSON document, and files DuckDB rejects (corrupt
+gzip, truncated JSON, records that are not objects), are streamed record by record
+with ijson so memory stays bounded and every good record before the damage loads.
+Each batch commits its events, its quarantined records and the list of objects it
+read in one DuckLake transaction, so a crash leaves nothing half-done and a rerun
+picks up exactly the objects that were not committed."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import struct
+import tempfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import duckdb
+import ijson
+import orjson
+
+from ..lake import Lake
+from ..lake.catalog import ALIAS
+from ..lake.schema import CLOUDTRAIL_EVENTS
+from .base import IngestStats, Quarantined, known_versions, record_objects, record_quarantine, record_run, utcnow
+from .stores import SourceObject, Store, open_store
+
+SOURCE = "cloudtrail"
+
+# Fields read from each record. Scalars come as text (a number or an object where a
+# string was expected never breaks a load); irregular payloads stay JSON.
+_SCALARS = (
+    "eventVersion", "eventID", "eventTime", "eventSource", "eventName", "awsRegion", "recipientAccountId",
+    "sourceIPAddress", "userAgent", "errorCode", "errorMessage", "readOnly", "managementEvent", "eventType",
+    "eventCategory", "requestID", "sharedEventID", "vpcEndpointId",
+)
+_JSONS = (
+    "userIdentity", "requestParameters", "responseElements", "additionalEventData", "serviceEventDetails",
+    "resources", "tlsDetails",
+)
+RECORD_STRUCT = "STRUCT(" + ", ".join([f'"{f}" VARCHAR' for f in _SCALARS] + [f'"{f}" JSON' for f in _JSONS]) + ")"
+
+BIG_FILE = 48 << 20  # uncompressed bytes above which a file is streamed, not parsed whole
+MAX_OBJECT = 64 << 20  # DuckDB's maximum_object_size for whole-file parsing
+STREAM_CHUNK = 50_000  # records per commit when streaming a large file
+
+_NORMALIZE = f"""
+CREATE OR REPLACE TEMP TABLE norm AS
+WITH s AS (
+  SELECT f.uri, s.pos, s.r, s.r."userIdentity" AS ui, s.r."eventTime" AS t_raw
+  FROM stage s JOIN stage_files f ON f.local_path = s.filename
+), typed AS (
+  SELECT *, TRY_CAST(t_raw AS TIMESTAMPTZ) AS t FROM s
+)
+SELECT
+  uri AS source_object,
+  pos,
+  CASE
+    WHEN r."eventID" IS NULL OR r."eventID" = '' THEN 'record has no eventID'
+    WHEN t_raw IS NULL OR t_raw = '' THEN 'record has no eventTime'
+    WHEN t IS NULL THEN 'eventTime ' || t_raw || ' is not an ISO-8601 timestamp'
+  END AS reason,
+  r."eventID" AS event_id,
+  t AS event_time,
+  CAST(t AS DATE) AS event_date,
+  r."eventVersion" AS event_version,
+  r."eventSource" AS event_source,
+  r."eventName" AS event_name,
+  r."awsRegion" AS aws_region,
+  r."recipientAccountId" AS recipient_account_id,
+  ui->>'$.type' AS user_type,
+  coalesce(
+    nullif(ui->>'$.userName', ''),
+    CASE WHEN (ui->>'$.arn') LIKE 'arn:%:sts::%:assumed-role/%/%' THEN regexp_extract(ui->>'$.arn', '[^/]+$') END
+  ) AS user_name,
+  ui->>'$.principalId' AS principal_id,
+  ui->>'$.arn' AS principal_arn,
+  ui->>'$.accountId' AS account_id,
+  ui->>'$.accessKeyId' AS access_key_id,
+  ui->>'$.sessionContext.sessionIssuer.type' AS session_issuer_type,
+  ui->>'$.sessionContext.sessionIssuer.arn' AS session_issuer_arn,
+  ui->>'$.sessionContext.sessionIssuer.userName' AS session_issuer_user_name,
+  CASE lower(ui->>'$.sessionContext.attributes.mfaAuthenticated') WHEN 'true' THEN true WHEN 'false' THEN false END AS session_mfa_authenticated,
+  ui->>'$.invokedBy' AS invoked_by,
+  r."sourceIPAddress" AS source_ip_address,
+  r."userAgent" AS user_agent,
+  r."errorCode" AS error_code,
+  r."errorMessage" AS error_message,
+  CASE lower(r."readOnly") WHEN 'true' THEN true WHEN 'false' THEN false END AS read_only,
+  CASE lower(r."managementEvent") WHEN 'true' THEN true WHEN 'false' THEN false END AS management_event,
+  r."eventType" AS event_type,
+  r."eventCategory" AS event_category,
+  r."requestID" AS request_id,
+  r."sharedEventID" AS shared_event_id,
+  r."vpcEndpointId" AS vpc_endpoint_id,
+  ui AS user_identity,
+  r."requestParameters" AS request_parameters,
+  r."responseElements" AS response_elements,
+  r."additionalEventData" AS additional_event_data,
+  r."serviceEventDetails" AS service_event_details,
+  r."resources" AS resources,
+  r."tlsDetails" AS tls_details,
+  CAST(r AS JSON) AS raw
+FROM typed
+"""
+
+_COLUMNS = ", ".join(f'"{c}"' for c in CLOUDTRAIL_EVENTS.column_names)
+
+
+def skip_reason(key: str) -> str | None:
+    """Why an object is skipped by rule, or None if it is a log file to read."""
+    parts = key.split("/")
+    if "CloudTrail-Digest" in parts or "_CloudTrail-Digest_" in parts[-1]:
+        return "digest"
+    if "CloudTrail-Insight" in parts or "_CloudTrail-Insight_" in parts[-1]:
+        return "insight"
+    name = parts[-1]
+    if not (name.endswith(".json.gz") or name.endswith(".json")):
+        return "not a log file"
+    return None
+
+
+def uncompressed_size(path: Path) -> int:
+    """Size of the decompressed content: the gzip trailer's ISIZE (mod 4 GiB, so
+    compressed size sets a floor), or the file size for plain JSON."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+        if magic != b"\x1f\x8b" or size < 18:
+            return size
+        fh.seek(-4, 2)
+        isize = struct.unpack("<I", fh.read(4))[0]
+    return max(isize, size)
+
+
+@dataclass
+class _Batch:
+    objects: list[SourceObject] = field(default_factory=list)
+    est_bytes: int = 0
+
+
+class CloudTrailIngest:
+    """One `eventlake ingest cloudtrail` run over one or more locations."""
+
+    def __init__(
+        self,
+        lake: Lake,
+        locations: list[str],
+        *,
+        endpoint_url: str | None = None,
+        batch_mb: int = 128,
+        on_progress: Callable[[int, int], None] | None = None,
+        on_total: Callable[[int, int], None] | None = None,
+    ):
+        self.lake = lake
+        self.stores: list[Store] = [open_store(loc, endpoint_url) for loc in locations]
+        self.batch_bytes = batch_mb << 20
+        self.on_progress = on_progress or (lambda files, nbytes: None)
+        self.on_total = on_total or (lambda files, nbytes: None)
+        self.stats = IngestStats(SOURCE)
+        self._file_counts: dict[str, list[int]] = {}
+        self._failed: set[str] = set()
+
+    # -- planning -------------------------------------------------------------
+    def _plan(self, known: dict[str, str]) -> list[SourceObject]:
+        pending: list[SourceObject] = []
+        seen: set[str] = set()
+        for store in self.stores:
+            for obj in store.list():
+                if obj.uri in seen:
+                    continue
+                seen.add(obj.uri)
+                why = skip_reason(obj.key)
+                if why:
+                    self.stats.files_skipped += 1
+                    self.stats.skip_reasons[why] = self.stats.skip_reasons.get(why, 0) + 1
+                elif known.get(obj.uri) == obj.version:
+                    self.stats.files_unchanged += 1
+                else:
+                    pending.append(obj)
+        return pending
+
+    def _batches(self, pending: list[SourceObject]) -> Iterator[_Batch]:
+        batch = _Batch()
+        for obj in pending:
+            est = obj.size * 12 if obj.name.endswith(".gz") else obj.size
+            if batch.objects and (batch.est_bytes + est > self.batch_bytes or len(batch.objects) >= 2000):
+                yield batch
+                batch = _Batch()
+            batch.objects.append(obj)
+            batch.est_bytes += est
+        if batch.objects:
+            yield batch
+
+    # -- running --------------------------------------------------------------
+    def run(self) -> IngestStats:
+        con = self.lake.connect(create=True)
+        try:
+            self.lake.ensure_tables(con)
+            spool = Path(tempfile.mkdtemp(prefix="spool-", dir=self.lake.path))
+            try:
+                con.execute(f"SET temp_directory = '{_q(str(spool))}'")
+                pending = self._plan(known_versions(con, SOURCE))
+                self.on_total(len(pending), sum(o.size for o in pending))
+                with ThreadPoolExecutor(max_workers=8) as pool:
+                    for batch in self._batches(pending):
+                        self._run_batch(con, batch, spool, pool)
+                self.stats.finish()
+                with self.lake.transaction(con):
+                    record_run(con, self.stats)
+            finally:
+                shutil.rmtree(spool, ignore_errors=True)
+        finally:
+            con.close()
+        return self.stats
+
+    def _run_batch(self, con, batch: _Batch, spool: Path, pool: ThreadPoolExecutor) -> None:
+        locals_ = list(pool.map(lambda o: o.store.fetch(o, spool), batch.objects))
+        whole: list[tuple[SourceObject, Path]] = []
+        streamed: list[tuple[SourceObject, Path]] = []
+        for obj, path in zip(batch.objects, locals_):
+            (streamed if uncompressed_size(path) > BIG_FILE else whole).append((obj, path))
+        if whole:
+            try:
+                self._load_whole(con, whole)
+            except duckdb.Error:
+                # One bad file fails DuckDB's multi-file read: retry file by file, and
+                # stream the ones that still fail so their good records load.
+                for item in whole:
+                    try:
+                        self._load_whole(con, [item])
+                    except duckdb.Error:
+                        streamed.append(item)
+        for obj, path in streamed:
+            self._load_streamed(con, obj, path)
+        for obj, path in zip(batch.objects, locals_):
+            if not obj.store.is_local():
+                path.unlink(missing_ok=True)
+
+    def _stage_files(self, con, items: list[tuple[SourceObject, Path]]) -> None:
+        con.execute("CREATE OR REPLACE TEMP TABLE stage_files (local_path VARCHAR, uri VARCHAR, size BIGINT, version VARCHAR)")
+        con.executemany("INSERT INTO stage_files VALUES (?, ?, ?, ?)", [(str(p), o.uri, o.size, o.version) for o, p in items])
+
+    def _load_whole(self, con, items: list[tuple[SourceObject, Path]]) -> None:
+        self._stage_files(con, items)
+        paths = [str(p) for _, p in items]
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE stage_raw AS SELECT filename, Records FROM read_json(?, "
+            f"columns = {{'Records': '{RECORD_STRUCT}[]'}}, format = 'auto', filename = true, "
+            f"maximum_object_size = {MAX_OBJECT})",
+            [paths],
+        )
+        missing = con.execute(
+            "SELECT f.uri FROM stage_raw r JOIN stage_files f ON f.local_path = r.filename WHERE r.Records IS NULL"
+        ).fetchall()
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE stage AS SELECT filename, unnest(range(len(Records))) AS pos, "
+            "unnest(Records) AS r FROM stage_raw WHERE Records IS NOT NULL"
+        )
+        con.execute("DROP TABLE stage_raw")
+        extra = [Quarantined(u, "file", "no Records array at the top level: not a CloudTrail log file") for (u,) in missing]
+        self._commit(con, items, extra, failed={u for (u,) in missing})
+
+    def _load_streamed(self, con, obj: SourceObject, path: Path) -> None:
+        """Stream one file with ijson in chunks; each chunk commits on its own, the
+        last one together with the object's ingested mark."""
+        chunk_path = path.with_name(path.name + ".chunk.ndjson")
+        problems: list[Quarantined] = []
+        pos = 0
+        out = open(chunk_path, "wb")
+        n_chunk = 0
+
+        def flush(final: bool) -> None:
+            nonlocal out, n_chunk
+            out.close()
+            self._stage_files(con, [(obj, chunk_path)])
+            if n_chunk:
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE stage AS SELECT CAST(? AS VARCHAR) AS filename, pos, r FROM read_json(?, "
+                    f"columns = {{'pos': 'BIGINT', 'r': '{RECORD_STRUCT}'}}, format = 'newline_delimited')",
+                    [str(chunk_path), str(chunk_path)],
+                )
+            else:
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE stage AS SELECT CAST(NULL AS VARCHAR) AS filename, "
+                    f"CAST(NULL AS BIGINT) AS pos, CAST(NULL AS {RECORD_STRUCT}) AS r WHERE false"
+                )
+            self._commit(con, [(obj, chunk_path)], list(problems), failed={obj.uri} if problems else set(), mark=final)
+            problems.clear()
+            out = open(chunk_path, "wb")
+            n_chunk = 0
+
+        try:
+            for item in _iter_records(path, obj.uri, problems):
+                if isinstance(item, Quarantined):
+                    continue
+                out.write(orjson.dumps({"pos": pos, "r": item}))
+                out.write(b"\n")
+                pos += 1
+                n_chunk += 1
+                if n_chunk >= STREAM_CHUNK:
+                    flush(final=False)
+            flush(final=True)
+        finally:
+            out.close()
+            chunk_path.unlink(missing_ok=True)
+
+    def _commit(self, con, items, extra: list[Quarantined], failed: set[str], mark: bool = True) -> None:
+        """Normalize the staged records and commit events, quarantine and object marks at once."""
+        con.execute(_NORMALIZE)
+        con.execute("DROP TABLE stage")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM norm WHERE reason IS NULL "
+            "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY source_object, pos) = 1"
+        )
+        lo, hi = con.execute("SELECT min(event_date), max(event_date) FROM fresh").fetchone()
+        if lo is not None:
+            con.execute(
+                f"DELETE FROM fresh WHERE event_id IN (SELECT event_id FROM {ALIAS}.cloudtrail_events "
+                "WHERE event_date BETWEEN ? AND ?)",
+                [lo, hi],
+            )
+        per_file = dict(
+            (u, (n, q))
+            for u, n, q in con.execute(
+                "SELECT source_object, count(*), count(*) FILTER (WHERE reason IS NOT NULL) FROM norm GROUP BY 1"
+            ).fetchall()
+        )
+        loaded_by_file = dict(con.execute("SELECT source_object, count(*) FROM fresh GROUP BY 1").fetchall())
+        bad = con.execute(
+            "SELECT source_object, pos, reason, CAST(raw AS VARCHAR) FROM norm WHERE reason IS NOT NULL ORDER BY 1, 2"
+        ).fetchall()
+        quarantined = [Quarantined(u, f"record {p}", why, raw) for u, p, why, raw in bad] + extra
+        for obj, _ in items:
+            acc = self._file_counts.setdefault(obj.uri, [0, 0, 0, 0])  # records, loaded, duplicates, quarantined
+            n, q = per_file.get(obj.uri, (0, 0))
+            ld = loaded_by_file.get(obj.uri, 0)
+            q_extra = sum(1 for e in extra if e.source_object == obj.uri)
+            acc[0] += n + q_extra
+            acc[1] += ld
+            acc[2] += n - q - ld
+            acc[3] += q + q_extra
+        now = utcnow()
+        with self.lake.transaction(con):
+            con.execute(
+                f"INSERT INTO {ALIAS}.cloudtrail_events ({_COLUMNS}) SELECT "
+                + ", ".join(f'"{c}"' for c in CLOUDTRAIL_EVENTS.column_names if c != "ingested_at")
+                + ", ? FROM fresh ORDER BY event_date, event_time",
+                [now],
+            )
+            record_quarantine(con, SOURCE, self.stats.run_id, quarantined)
+            if mark:
+                rows = []
+                for obj, _ in items:
+                    rec, ld, dup, q = self._file_counts.pop(obj.uri, [0, 0, 0, 0])
+                    status = "failed" if obj.uri in failed or obj.uri in self._failed else "loaded"
+                    rows.append((obj.uri, obj.size, obj.version, status, rec, ld, dup, q))
+                record_objects(con, SOURCE, self.stats.run_id, rows)
+        if not mark:
+            self._failed |= failed
+        con.execute("DROP TABLE norm")
+        con.execute("DROP TABLE fresh")
+        # counts
+        s = self.stats
+        n_norm = sum(v[0] for v in per_file.values())
+        n_bad = len(bad)
+        n_loaded = sum(loaded_by_file.values())
+        s.records_read += n_norm + len(extra)
+        s.records_quarantined += n_bad + len(extra)
+        s.records_loaded += n_loaded
+        s.records_duplicate += n_norm - n_bad - n_loaded
+        s.problems.extend(q.message() for q in quarantined)
+        if mark:
+            s.files_read += len(items)
+            s.files_failed += len({o.uri for o, _ in items} & (failed | self._failed))
+            self._failed -= {o.uri for o, _ in items}
+            s.bytes_read += sum(o.size for o, _ in items)
+            self.on_progress(len(items), sum(o.size for o, _ in items))
+
+
+def _iter_records(path: Path, uri: str, problems: list[Quarantined]) -> Iterator[dict | Quarantined]:
+    """Yield each record of a CloudTrail file as a dict; damage (corrupt gzip,
+    truncated or invalid JSON, a record that is not an object) is appended to
+    `problems` and ends the file (or skips the one record)."""
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+    n = 0
+    fh = gzip.open(path, "rb") if gz else open(path, "rb")
+    try:
+        for item in ijson.items(fh, "Records.item", use_float=True):
+            if not isinstance(item, dict):
+                problems.append(Quarantined(uri, f"record {n}", f"record is a JSON {type(item).__name__}, not an object", orjson.dumps(item).decode()[:200]))
+            else:
+                yield item
+            n += 1
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        problems.append(Quarantined(uri, f"record {n} (after {n} complete records)", f"corrupt or truncated gzip: {exc or type(exc).__name__}"))
+    except ijson.JSONError as exc:
+        problems.append(Quarantined(uri, f"record {n} (after {n} complete records)", f"truncated or invalid JSON: {exc}"))
+    except OSError as exc:
+        problems.append(Quarantined(uri, f"record {n} (after {n} complete records)", f"cannot read: {exc}"))
+    finally:
+        fh.close()
+
+
+def _q(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def ingest(lake: Lake, locations: Iterable[str], **options) -> IngestStats:
+    """Ingest CloudTrail logs from local paths and s3:// URIs into `cloudtrail_events`."""
+    return CloudTrailIngest(lake, list(locations), **options).run()
