@@ -50,22 +50,31 @@ BIG_FILE = 48 << 20  # uncompressed bytes above which a file is streamed, not pa
 MAX_OBJECT = 64 << 20  # DuckDB's maximum_object_size for whole-file parsing
 STREAM_CHUNK = 50_000  # records per commit when streaming a large file
 
-_NORMALIZE = f"""
+# Normalizes the records of `{source}` (filename, pos, r) into cloudtrail_events'
+# columns plus `reason` (why a record is rejected, NULL when it is good). pos = -1
+# marks a file that has no Records array at all.
+_NORMALIZE = """
 CREATE OR REPLACE TEMP TABLE norm AS
 WITH s AS (
   SELECT f.uri, s.pos, s.r, s.r."userIdentity" AS ui, s.r."eventTime" AS t_raw
-  FROM stage s JOIN stage_files f ON f.local_path = s.filename
+  FROM {source} s JOIN stage_files f ON f.local_path = s.filename
 ), typed AS (
   SELECT *, TRY_CAST(t_raw AS TIMESTAMPTZ) AS t FROM s
+), checked AS (
+  SELECT *,
+    CASE
+      WHEN pos = -1 THEN 'no Records array at the top level: not a CloudTrail log file'
+      WHEN r IS NULL THEN 'record is not a JSON object'
+      WHEN r."eventID" IS NULL OR r."eventID" = '' THEN 'record has no eventID'
+      WHEN t_raw IS NULL OR t_raw = '' THEN 'record has no eventTime'
+      WHEN t IS NULL THEN 'eventTime ' || t_raw || ' is not an ISO-8601 timestamp'
+    END AS reason
+  FROM typed
 )
 SELECT
   uri AS source_object,
   pos,
-  CASE
-    WHEN r."eventID" IS NULL OR r."eventID" = '' THEN 'record has no eventID'
-    WHEN t_raw IS NULL OR t_raw = '' THEN 'record has no eventTime'
-    WHEN t IS NULL THEN 'eventTime ' || t_raw || ' is not an ISO-8601 timestamp'
-  END AS reason,
+  reason,
   r."eventID" AS event_id,
   t AS event_time,
   CAST(t AS DATE) AS event_date,
@@ -106,9 +115,21 @@ SELECT
   r."serviceEventDetails" AS service_event_details,
   r."resources" AS resources,
   r."tlsDetails" AS tls_details,
-  CAST(r AS JSON) AS raw
-FROM typed
+  CASE WHEN reason IS NOT NULL THEN CAST(r AS JSON) END AS raw
+FROM checked
 """
+
+_WHOLE_FILES = (
+    "(SELECT filename, unnest(CASE WHEN Records IS NULL THEN [-1] ELSE range(len(Records)) END) AS pos, "
+    "unnest(CASE WHEN Records IS NULL THEN [NULL] ELSE Records END) AS r FROM read_json(?, "
+    f"columns = {{'Records': '{RECORD_STRUCT}[]'}}, format = 'auto', filename = true, "
+    f"maximum_object_size = {MAX_OBJECT}))"
+)
+_NDJSON_CHUNK = (
+    "(SELECT CAST(? AS VARCHAR) AS filename, pos, r FROM read_json(?, "
+    f"columns = {{'pos': 'BIGINT', 'r': '{RECORD_STRUCT}'}}, format = 'newline_delimited'))"
+)
+_EMPTY = f"(SELECT CAST(NULL AS VARCHAR) AS filename, CAST(NULL AS BIGINT) AS pos, CAST(NULL AS {RECORD_STRUCT}) AS r WHERE false)"
 
 _COLUMNS = ", ".join(f'"{c}"' for c in CLOUDTRAIL_EVENTS.column_names)
 
@@ -249,23 +270,8 @@ class CloudTrailIngest:
 
     def _load_whole(self, con, items: list[tuple[SourceObject, Path]]) -> None:
         self._stage_files(con, items)
-        paths = [str(p) for _, p in items]
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE stage_raw AS SELECT filename, Records FROM read_json(?, "
-            f"columns = {{'Records': '{RECORD_STRUCT}[]'}}, format = 'auto', filename = true, "
-            f"maximum_object_size = {MAX_OBJECT})",
-            [paths],
-        )
-        missing = con.execute(
-            "SELECT f.uri FROM stage_raw r JOIN stage_files f ON f.local_path = r.filename WHERE r.Records IS NULL"
-        ).fetchall()
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE stage AS SELECT filename, unnest(range(len(Records))) AS pos, "
-            "unnest(Records) AS r FROM stage_raw WHERE Records IS NOT NULL"
-        )
-        con.execute("DROP TABLE stage_raw")
-        extra = [Quarantined(u, "file", "no Records array at the top level: not a CloudTrail log file") for (u,) in missing]
-        self._commit(con, items, extra, failed={u for (u,) in missing})
+        con.execute(_NORMALIZE.format(source=_WHOLE_FILES), [[str(p) for _, p in items]])
+        self._commit(con, items, [])
 
     def _load_streamed(self, con, obj: SourceObject, path: Path) -> None:
         """Stream one file with ijson in chunks; each chunk commits on its own, the
@@ -281,16 +287,9 @@ class CloudTrailIngest:
             out.close()
             self._stage_files(con, [(obj, chunk_path)])
             if n_chunk:
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE stage AS SELECT CAST(? AS VARCHAR) AS filename, pos, r FROM read_json(?, "
-                    f"columns = {{'pos': 'BIGINT', 'r': '{RECORD_STRUCT}'}}, format = 'newline_delimited')",
-                    [str(chunk_path), str(chunk_path)],
-                )
+                con.execute(_NORMALIZE.format(source=_NDJSON_CHUNK), [str(chunk_path), str(chunk_path)])
             else:
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE stage AS SELECT CAST(NULL AS VARCHAR) AS filename, "
-                    f"CAST(NULL AS BIGINT) AS pos, CAST(NULL AS {RECORD_STRUCT}) AS r WHERE false"
-                )
+                con.execute(_NORMALIZE.format(source=_EMPTY))
             self._commit(con, [(obj, chunk_path)], list(problems), failed={obj.uri} if problems else set(), mark=final)
             problems.clear()
             out = open(chunk_path, "wb")
@@ -311,32 +310,42 @@ class CloudTrailIngest:
             out.close()
             chunk_path.unlink(missing_ok=True)
 
-    def _commit(self, con, items, extra: list[Quarantined], failed: set[str], mark: bool = True) -> None:
+    def _commit(self, con, items, extra: list[Quarantined], failed: set[str] | None = None, mark: bool = True) -> None:
         """Normalize the staged records and commit events, quarantine and object marks at once."""
-        con.execute(_NORMALIZE)
-        con.execute("DROP TABLE stage")
+        # Rows to drop as duplicates: a second copy within the batch, or an event_id
+        # the table already holds (same event => same event_time => same date range).
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM norm WHERE reason IS NULL "
-            "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY source_object, pos) = 1"
+            "CREATE OR REPLACE TEMP TABLE dups AS SELECT source_object, pos FROM ("
+            " SELECT source_object, pos, row_number() OVER (PARTITION BY event_id ORDER BY source_object, pos) AS rn"
+            " FROM norm WHERE reason IS NULL) WHERE rn > 1"
         )
-        lo, hi = con.execute("SELECT min(event_date), max(event_date) FROM fresh").fetchone()
+        lo, hi = con.execute("SELECT min(event_date), max(event_date) FROM norm WHERE reason IS NULL").fetchone()
         if lo is not None:
             con.execute(
-                f"DELETE FROM fresh WHERE event_id IN (SELECT event_id FROM {ALIAS}.cloudtrail_events "
-                "WHERE event_date BETWEEN ? AND ?)",
+                "INSERT INTO dups SELECT n.source_object, n.pos FROM norm n SEMI JOIN "
+                f"(SELECT event_id FROM {ALIAS}.cloudtrail_events WHERE event_date BETWEEN ? AND ?) e "
+                "ON n.event_id = e.event_id WHERE n.reason IS NULL",
                 [lo, hi],
             )
+        has_dups = con.execute("SELECT count(*) FROM dups").fetchone()[0] > 0
+        failed = set(failed or ()) | {u for (u,) in con.execute("SELECT DISTINCT source_object FROM norm WHERE pos = -1").fetchall()}
+        fresh = (
+            "(SELECT * FROM norm n WHERE reason IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM dups d WHERE d.source_object = n.source_object AND d.pos = n.pos))"
+            if has_dups
+            else "(SELECT * FROM norm WHERE reason IS NULL)"
+        )
         per_file = dict(
             (u, (n, q))
             for u, n, q in con.execute(
                 "SELECT source_object, count(*), count(*) FILTER (WHERE reason IS NOT NULL) FROM norm GROUP BY 1"
             ).fetchall()
         )
-        loaded_by_file = dict(con.execute("SELECT source_object, count(*) FROM fresh GROUP BY 1").fetchall())
+        loaded_by_file = dict(con.execute(f"SELECT source_object, count(*) FROM {fresh} f GROUP BY 1").fetchall())
         bad = con.execute(
             "SELECT source_object, pos, reason, CAST(raw AS VARCHAR) FROM norm WHERE reason IS NOT NULL ORDER BY 1, 2"
         ).fetchall()
-        quarantined = [Quarantined(u, f"record {p}", why, raw) for u, p, why, raw in bad] + extra
+        quarantined = [Quarantined(u, f"record {p}" if p >= 0 else "file", why, raw) for u, p, why, raw in bad] + extra
         for obj, _ in items:
             acc = self._file_counts.setdefault(obj.uri, [0, 0, 0, 0])  # records, loaded, duplicates, quarantined
             n, q = per_file.get(obj.uri, (0, 0))
@@ -351,7 +360,7 @@ class CloudTrailIngest:
             con.execute(
                 f"INSERT INTO {ALIAS}.cloudtrail_events ({_COLUMNS}) SELECT "
                 + ", ".join(f'"{c}"' for c in CLOUDTRAIL_EVENTS.column_names if c != "ingested_at")
-                + ", ? FROM fresh ORDER BY event_date, event_time",
+                + f", ? FROM {fresh} f",
                 [now],
             )
             record_quarantine(con, SOURCE, self.stats.run_id, quarantined)
@@ -365,7 +374,7 @@ class CloudTrailIngest:
         if not mark:
             self._failed |= failed
         con.execute("DROP TABLE norm")
-        con.execute("DROP TABLE fresh")
+        con.execute("DROP TABLE dups")
         # counts
         s = self.stats
         n_norm = sum(v[0] for v in per_file.values())
