@@ -11,7 +11,7 @@ EVENTLAKE_CONFIG):
     master = "local[2]"                # EVENTLAKE_SPARK_MASTER
 
     [ingest]
-    batch_mb = 256                     # uncompressed MB read per commit
+    batch_mb = 128                     # uncompressed MB read per commit
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ OPTIONS: dict[str, str] = {
     "lake.path": "Directory that holds the lake (catalog and data files). Env: EVENTLAKE_LAKE.",
     "lake.catalog": "Catalog database: 'sqlite' (a file in the lake) or 'postgres:<libpq conninfo>'. Env: EVENTLAKE_CATALOG.",
     "spark.master": "Spark master URL for --engine spark (default local[2]). Env: EVENTLAKE_SPARK_MASTER.",
-    "ingest.batch_mb": "Uncompressed megabytes of input read per commit (default 256).",
+    "ingest.batch_mb": "Uncompressed megabytes of input read per commit (default 128).",
 }
 
 
@@ -39,7 +39,7 @@ class Settings:
     lake_path: Path
     catalog: str = "sqlite"
     spark_master: str = "local[2]"
-    batch_mb: int = 256
+    batch_mb: int = 128
     source: dict[str, str] = field(default_factory=dict)
 
 
@@ -80,7 +80,7 @@ def load_settings(lake: str | None = None, catalog: str | None = None) -> Settin
     if not (cat == "sqlite" or str(cat).startswith("postgres:")):
         raise ConfigError(f"catalog {cat!r} (from {cat_src}) must be 'sqlite' or 'postgres:<conninfo>'")
     master, _ = pick(None, "EVENTLAKE_SPARK_MASTER", spark_cfg.get("master"), "local[2]")
-    batch_mb = ingest_cfg.get("batch_mb", 256)
+    batch_mb = ingest_cfg.get("batch_mb", 128)
     if not isinstance(batch_mb, int) or batch_mb <= 0:
         raise ConfigError(f"ingest.batch_mb in {cfg_path} must be a positive integer, got {batch_mb!r}")
     return Settings(

@@ -41,13 +41,13 @@ def cloudtrail(
     locations: list[str] = typer.Argument(..., help="Folders, files or s3://bucket/prefix URIs in the CloudTrail delivery layout."),
     endpoint_url: str = typer.Option(None, "--endpoint-url", help="S3-compatible endpoint (e.g. http://127.0.0.1:9000)."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any record was quarantined."),
-    batch_mb: int = typer.Option(None, "--batch-mb", help="Uncompressed MB read per commit (default from config, 256)."),
+    batch_mb: int = typer.Option(None, "--batch-mb", help="Uncompressed MB read per commit (default from config, 128)."),
 ) -> None:
     """Ingest AWS CloudTrail logs (plain and organization trails, .json.gz/.json) into cloudtrail_events."""
     from ..sources.cloudtrail import CloudTrailIngest
 
     settings = state.settings()
-    lake = state.lake(memory_limit="768MB", threads=2)
+    lake = state.lake(memory_limit="640MB", threads=2)
     with _progress() as progress:
         task = progress.add_task("cloudtrail", total=None, files=0)
         done = {"files": 0}
