@@ -78,7 +78,7 @@ class DuckDBEngine:
     def query(self, sql: str, params: dict | None = None) -> pa.Table:
         try:
             rel = self.con.execute(sql, params or None)
-            return rel.fetch_arrow_table()
+            return rel.to_arrow_table()
         except duckdb.Error as exc:
             raise QueryError(_clean(exc)) from None
 
