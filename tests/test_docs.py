@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 import typer
 
 from eventlake.cli import app
@@ -14,9 +13,9 @@ from eventlake.lake.schema import TABLES
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def _commands(group: click.Command, prefix: str = "") -> list[str]:
+def _commands(group, prefix: str = "") -> list[str]:
     out = []
-    if isinstance(group, click.Group):
+    if hasattr(group, "commands"):
         for name, cmd in group.commands.items():
             path = f"{prefix} {name}".strip()
             sub = _commands(cmd, path)

@@ -128,6 +128,20 @@ class Lake:
         ).fetchall()
         return [DataFile(r[0], int(r[1] or 0), r[2]) for r in rows]
 
+    def current_snapshot(self, con: duckdb.DuckDBPyConnection) -> int:
+        """The id of the catalog's latest committed snapshot (it changes with every commit)."""
+        # fetchall, not fetchone: a result left half-read keeps the SQLite catalog locked
+        rows = con.execute("SELECT id FROM ducklake_current_snapshot(?)", [ALIAS]).fetchall()
+        return int(rows[0][0])
+
+    def flush_inlined_data(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Write rows (and deletes) that the catalog holds inline into Parquet files, so that
+        the file lists are the whole table. eventlake attaches with inlining off, but a lake
+        written by another DuckLake client may hold some. Needs a writable connection; a
+        no-op (no new snapshot) when nothing is inlined. Returns the rows flushed."""
+        rows = con.execute("CALL ducklake_flush_inlined_data(?)", [ALIAS]).fetchall()
+        return sum(int(r[-1] or 0) for r in rows)
+
 
 def open_lake(settings: Settings | None = None, **overrides) -> Lake:
     s = settings or load_settings()

@@ -27,7 +27,7 @@ def describe_tables(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[TableInf
     out = []
     for name in lake.table_names(con):
         files = lake.list_files(con, name)
-        rows = con.execute(f'SELECT count(*) FROM {ALIAS}."{name}"').fetchone()[0]
+        rows = con.execute(f'SELECT count(*) FROM {ALIAS}."{name}"').fetchall()[0][0]
         cols = con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_catalog = ? AND table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
@@ -38,7 +38,7 @@ def describe_tables(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[TableInf
         partitions = None
         if part:
             key = ", ".join(f'"{c}"' for c in part)
-            partitions = con.execute(f'SELECT count(*) FROM (SELECT DISTINCT {key} FROM {ALIAS}."{name}")').fetchone()[0]
+            partitions = con.execute(f'SELECT count(*) FROM (SELECT DISTINCT {key} FROM {ALIAS}."{name}")').fetchall()[0][0]
         out.append(TableInfo(name, rows, len(files), sum(f.size for f in files), part, partitions, [(c, t) for c, t in cols]))
     return out
 
@@ -114,7 +114,7 @@ def retain(lake: Lake, con: duckdb.DuckDBPyConnection, table: str, older_than: s
     cutoff = (today or dt.datetime.now(dt.timezone.utc).date()) - parse_age(older_than)
     col = tdef.retention_column
     with lake.transaction(con):
-        n = con.execute(f'SELECT count(*) FROM {ALIAS}."{table}" WHERE "{col}" < ?', [cutoff]).fetchone()[0]
+        n = con.execute(f'SELECT count(*) FROM {ALIAS}."{table}" WHERE "{col}" < ?', [cutoff]).fetchall()[0][0]
         con.execute(f'DELETE FROM {ALIAS}."{table}" WHERE "{col}" < ?', [cutoff])
     files = _expire_and_clean(con)
     return RetainResult(table, cutoff, int(n), files)
