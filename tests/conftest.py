@@ -43,3 +43,10 @@ def make_lake(tmp_path):
 def lake(make_lake) -> Lake:
     """An empty lake with every eventlake table created."""
     return make_lake()
+
+
+def pytest_collection_modifyitems(config, items):
+    """All Spark tests run on one xdist worker, so one JVM serves them all."""
+    for item in items:
+        if item.get_closest_marker("spark"):
+            item.add_marker(pytest.mark.xdist_group("spark"))
