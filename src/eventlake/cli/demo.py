@@ -1,7 +1,112 @@
-"""`eventlake demo ...`."""
+"""`eventlake demo ...`: generate the demo dataset and print the headline insights."""
 
 from __future__ import annotations
 
-import typer
+import datetime as dt
+from pathlib import Path
 
-app = typer.Typer(help="demo", no_args_is_help=True)
+import pyarrow as pa
+import typer
+from rich.markup import escape
+from rich.rule import Rule
+
+from ..engines import get_engine
+from ..errors import EventlakeError
+from ..insights import get_insight
+from ..insights.registry import parse_date
+from ..output import render_table
+from .common import ENGINE_OPTION, SPARK_MASTER_OPTION, console, state
+
+app = typer.Typer(help="A realistic demo dataset: generate it, then see what the insights say about it.", no_args_is_help=True)
+
+# (insight, columns shown): the report's headline view of each insight. dashboard_viewers
+# reports on the most viewed dashboard.
+REPORT: list[tuple[str, list[str]]] = [
+    ("most_viewed_dashboards", ["dashboard_name", "views", "viewers", "last_view"]),
+    ("most_updated_assets", ["asset_name", "event_name", "events", "editors", "last_event_time"]),
+    ("popular_datasets", ["dataset_name", "views", "viewers", "dashboards", "analyses"]),
+    ("user_activity", ["user_name", "role", "last_activity", "views", "edits", "status"]),
+    ("idle_authors", ["user_name", "role", "last_activity", "days_idle"]),
+    ("unused_datasets", ["dataset_name", "spice_gib", "dashboards", "analyses", "last_used"]),
+    ("logins_without_views", ["user_name", "logins", "logins_without_views", "last_login_without_views"]),
+    ("dashboard_viewers", ["dashboard_name", "user_name", "role", "views", "last_view"]),
+]
+TOP = 10
+
+
+@app.command("generate")
+def generate(
+    out: Path = typer.Option(..., "--out", help="Folder to write cloudtrail/ and quicksight/ into."),
+    seed: int = typer.Option(7, "--seed", help="Random seed: the same seed, days and end date give identical files."),
+    days: int = typer.Option(120, "--days", help="Days of logs, ending on the end date."),
+    end_date: str = typer.Option("today", "--end-date", help="Last day of the logs (YYYY-MM-DD or today, UTC)."),
+    force: bool = typer.Option(False, "--force", help="Replace demo files already in --out."),
+) -> None:
+    """Write a seeded CloudTrail + QuickSight metadata dataset in the real delivery layout."""
+    from ..demo import generate as do_generate
+
+    summary = do_generate(out, seed=seed, days=days, end_date=parse_date(end_date, "--end-date"), force=force)
+    for line in summary.lines():
+        console.print(line, markup=False)
+    console.print(
+        f"next: eventlake ingest cloudtrail {summary.cloudtrail} && eventlake ingest bi-metadata {summary.quicksight}"
+        " && eventlake demo report",
+        markup=False,
+    )
+
+
+@app.command("report")
+def report(
+    as_of: str = typer.Option(None, "--as-of", help="Day the insights' windows end (default: the day of the latest event)."),
+    engine: str = ENGINE_OPTION,
+    spark_master: str = SPARK_MASTER_OPTION,
+) -> None:
+    """Run the headline insights on the lake and print each one."""
+    lake = state.lake()
+    options = {"master": spark_master or state.settings().spark_master} if engine == "spark" else {}
+    eng = get_engine(engine, lake, **options)
+    try:
+        day = parse_date(as_of, "--as-of") if as_of else _latest_event_day(eng)
+        console.print(f"[bold]eventlake demo report[/bold] for lake {lake.path}, as of {day.isoformat()}")
+        empty = []
+        top_dashboard = None
+        for name, columns in REPORT:
+            insight = get_insight(name)
+            values = {}
+            if name == "dashboard_viewers" and top_dashboard:
+                values["dashboard_id"] = top_dashboard
+            params = insight.bind(values, day)
+            result = eng.query(insight.sql, params)
+            if name == "most_viewed_dashboards" and result.num_rows:
+                top_dashboard = result.column("dashboard_id")[0].as_py()
+            if not result.num_rows:
+                empty.append(name)
+            _print_section(name, insight.description, params, result, columns)
+    finally:
+        eng.close()
+    console.print()
+    if empty:
+        console.print(f"[yellow]no rows from: {', '.join(empty)}[/yellow] (has everything been ingested?)")
+    console.print("Open the console: eventlake serve console (coming with the console)")
+
+
+def _latest_event_day(eng) -> dt.date:
+    try:
+        value = eng.query("SELECT max(event_date) AS d FROM cloudtrail_events").column("d")[0].as_py()
+    except EventlakeError:
+        value = None
+    if value is None:
+        raise EventlakeError("the lake holds no CloudTrail events: run `eventlake ingest cloudtrail ...` first")
+    return value
+
+
+def _print_section(name: str, description: str, params: dict, result: pa.Table, columns: list[str]) -> None:
+    shown = " ".join(f"--param {k}={v.isoformat() if hasattr(v, 'isoformat') else v}" for k, v in params.items() if k != "as_of")
+    console.print()
+    console.print(Rule(f"[bold]{name}[/bold]", align="left"))
+    console.print(description, markup=False)
+    cols = [c for c in columns if c in result.column_names]
+    render_table(result.select(cols), console, max_rows=TOP)
+    as_of = params.get("as_of")
+    command = f"eventlake insights run {name} {shown}" + (f" --as-of {as_of.isoformat()}" if as_of else "")
+    console.print(f"[dim]all rows and columns: {escape(command)}[/dim]", highlight=False)

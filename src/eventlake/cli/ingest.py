@@ -14,11 +14,11 @@ app = typer.Typer(help="Load sources into the lake (incremental, idempotent, ato
 def report(stats: IngestStats, strict: bool) -> None:
     """Print the run summary and the capped list of problems; exit 1 under --strict
     when anything was quarantined."""
-    console.print(stats.summary(), markup=False)
+    console.print(stats.summary(), markup=False, soft_wrap=True)
     if stats.problems:
         err_console.print(f"quarantined ({stats.records_quarantined:,}); see `eventlake sql \"SELECT * FROM quarantine\"`:", markup=False)
         for line in stats.problem_lines():
-            err_console.print("  " + line, markup=False)
+            err_console.print("  " + line, markup=False, soft_wrap=True)
     if strict and stats.records_quarantined:
         raise typer.Exit(1)
 

@@ -1,0 +1,90 @@
+-- name: dashboard_viewers
+-- description: Who viewed a dashboard over the last N days: per dashboard and viewer, views, first and last view, and the viewer's QuickSight user and role.
+-- param: dashboard_id str * Dashboard id to report on, or * for every dashboard
+-- param: days int 90 Length of the window in days, ending on as_of
+-- param: as_of date today Day the window ends (inclusive, UTC)
+--
+-- Views are successful GetDashboard events; the dashboard id comes from serviceEventDetails,
+-- else requestParameters. A viewer is the event's user_name (IAM user name or assumed-role
+-- session name); bi_user_name and role come from the users snapshot in effect on as_of,
+-- where a QuickSight user_name matches on itself or on its last '/' segment in the same
+-- account (NULL when the viewer is not a known QuickSight user).
+WITH views AS (
+    SELECT
+        recipient_account_id AS account_id,
+        aws_region AS region,
+        coalesce(
+            json_extract_string(service_event_details, '$.eventRequestDetails.dashboardId'),
+            json_extract_string(service_event_details, '$.eventResponseDetails.dashboardDetails.dashboardId'),
+            json_extract_string(request_parameters, '$.dashboardId')
+        ) AS dashboard_id,
+        json_extract_string(service_event_details, '$.eventResponseDetails.dashboardDetails.dashboardName') AS event_dashboard_name,
+        user_name,
+        event_time
+    FROM cloudtrail_events
+    WHERE event_source = 'quicksight.amazonaws.com'
+      AND event_name = 'GetDashboard'
+      AND error_code IS NULL
+      AND event_date > CAST($as_of AS DATE) - CAST($days AS INTEGER)
+      AND event_date <= CAST($as_of AS DATE)
+),
+per_viewer AS (
+    SELECT
+        account_id,
+        region,
+        dashboard_id,
+        user_name,
+        max(event_dashboard_name) AS event_dashboard_name,
+        count(*) AS views,
+        min(event_time) AS first_view,
+        max(event_time) AS last_view
+    FROM views
+    WHERE dashboard_id IS NOT NULL
+      AND ($dashboard_id = '*' OR dashboard_id = $dashboard_id)
+    GROUP BY account_id, region, dashboard_id, user_name
+),
+asset_snap AS (
+    SELECT
+        account_id,
+        region,
+        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
+    FROM assets
+    GROUP BY account_id, region
+),
+dashboards AS (
+    SELECT a.account_id, a.region, a.asset_id, max(a.name) AS name
+    FROM assets a
+    JOIN asset_snap s
+      ON a.account_id = s.account_id AND a.region = s.region AND a.snapshot_time = s.snapshot_time
+    WHERE a.asset_type = 'dashboard'
+    GROUP BY a.account_id, a.region, a.asset_id
+),
+user_snap AS (
+    SELECT
+        account_id,
+        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
+    FROM users
+    GROUP BY account_id
+),
+bi_users AS (
+    SELECT DISTINCT u.account_id, u.user_name, u.role
+    FROM users u
+    JOIN user_snap s ON u.account_id = s.account_id AND u.snapshot_time = s.snapshot_time
+)
+SELECT
+    v.account_id,
+    v.region,
+    v.dashboard_id,
+    coalesce(d.name, v.event_dashboard_name) AS dashboard_name,
+    v.user_name,
+    b.user_name AS bi_user_name,
+    b.role,
+    v.views,
+    v.first_view,
+    v.last_view
+FROM per_viewer v
+LEFT JOIN dashboards d
+  ON d.account_id = v.account_id AND d.region = v.region AND d.asset_id = v.dashboard_id
+LEFT JOIN bi_users b
+  ON b.account_id = v.account_id AND split_part(b.user_name, '/', -1) = split_part(v.user_name, '/', -1)
+ORDER BY v.account_id, v.region, v.dashboard_id, v.views DESC, v.last_view DESC, v.user_name, bi_user_name

@@ -1,0 +1,70 @@
+-- name: most_viewed_dashboards
+-- description: Dashboards ranked by views (successful QuickSight GetDashboard events) and distinct viewers over the last N days.
+-- param: days int 30 Length of the window in days, ending on as_of
+-- param: as_of date today Day the window ends (inclusive, UTC)
+--
+-- The dashboard id comes from serviceEventDetails (request, then response details),
+-- else from requestParameters; the name from the asset snapshot in effect on as_of
+-- (the latest taken on or before it, else the earliest), else from the event itself.
+WITH views AS (
+    SELECT
+        recipient_account_id AS account_id,
+        aws_region AS region,
+        coalesce(
+            json_extract_string(service_event_details, '$.eventRequestDetails.dashboardId'),
+            json_extract_string(service_event_details, '$.eventResponseDetails.dashboardDetails.dashboardId'),
+            json_extract_string(request_parameters, '$.dashboardId')
+        ) AS dashboard_id,
+        json_extract_string(service_event_details, '$.eventResponseDetails.dashboardDetails.dashboardName') AS event_dashboard_name,
+        user_name,
+        event_time
+    FROM cloudtrail_events
+    WHERE event_source = 'quicksight.amazonaws.com'
+      AND event_name = 'GetDashboard'
+      AND error_code IS NULL
+      AND event_date > CAST($as_of AS DATE) - CAST($days AS INTEGER)
+      AND event_date <= CAST($as_of AS DATE)
+),
+per_dashboard AS (
+    SELECT
+        account_id,
+        region,
+        dashboard_id,
+        max(event_dashboard_name) AS event_dashboard_name,
+        count(*) AS views,
+        count(DISTINCT user_name) AS viewers,
+        min(event_time) AS first_view,
+        max(event_time) AS last_view
+    FROM views
+    WHERE dashboard_id IS NOT NULL
+    GROUP BY account_id, region, dashboard_id
+),
+asset_snap AS (
+    SELECT
+        account_id,
+        region,
+        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
+    FROM assets
+    GROUP BY account_id, region
+),
+dashboards AS (
+    SELECT a.account_id, a.region, a.asset_id, max(a.name) AS name
+    FROM assets a
+    JOIN asset_snap s
+      ON a.account_id = s.account_id AND a.region = s.region AND a.snapshot_time = s.snapshot_time
+    WHERE a.asset_type = 'dashboard'
+    GROUP BY a.account_id, a.region, a.asset_id
+)
+SELECT
+    p.account_id,
+    p.region,
+    p.dashboard_id,
+    coalesce(d.name, p.event_dashboard_name) AS dashboard_name,
+    p.views,
+    p.viewers,
+    p.first_view,
+    p.last_view
+FROM per_dashboard p
+LEFT JOIN dashboards d
+  ON d.account_id = p.account_id AND d.region = p.region AND d.asset_id = p.dashboard_id
+ORDER BY p.views DESC, p.viewers DESC, p.account_id, p.region, p.dashboard_id

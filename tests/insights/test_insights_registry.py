@@ -1,0 +1,123 @@
+"""The insight registry: loading .sql files, binding parameters, clear errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from eventlake.errors import InsightError
+from eventlake.insights import Insight, Param, get_insight, list_insights, parse_insight
+
+EXPECTED = [
+    "dashboard_viewers",
+    "idle_authors",
+    "logins_without_views",
+    "most_updated_assets",
+    "most_viewed_dashboards",
+    "popular_datasets",
+    "unused_datasets",
+    "user_activity",
+]
+
+
+def test_list_insights_sorted_with_metadata():
+    insights = list_insights()
+    assert [i.name for i in insights] == EXPECTED
+    for i in insights:
+        assert isinstance(i, Insight)
+        assert i.description and i.sql.strip().upper().startswith("WITH")
+        assert i.path is not None and i.path.name == f"{i.name}.sql"
+        assert all(isinstance(p, Param) for p in i.params)
+        assert i.param("as_of") is not None and i.param("as_of").type == "date"
+        assert "-- name:" not in i.sql  # the header is metadata, not part of the SQL
+
+
+def test_idle_authors_params():
+    insight = get_insight("idle_authors")
+    assert [(p.name, p.type, p.default) for p in insight.params] == [("idle_days", "int", "60"), ("as_of", "date", "today")]
+
+
+def test_get_insight_unknown_lists_known():
+    with pytest.raises(InsightError) as exc:
+        get_insight("most_viewed")
+    msg = str(exc.value)
+    assert "'most_viewed'" in msg and "most_viewed_dashboards" in msg and "idle_authors" in msg
+
+
+def test_bind_defaults_and_conversion():
+    insight = get_insight("logins_without_views")
+    today = dt.datetime.now(dt.timezone.utc).date()
+    bound = insight.bind({})
+    assert bound["minutes"] == 30 and bound["days"] == 30 and bound["as_of"] in (today, today + dt.timedelta(days=1))
+    bound = insight.bind({"minutes": "45", "as_of": "2024-02-29"})
+    assert bound == {"minutes": 45, "days": 30, "as_of": dt.date(2024, 2, 29)}
+    assert insight.bind({"minutes": 10}, as_of=dt.date(2024, 1, 2)) == {"minutes": 10, "days": 30, "as_of": dt.date(2024, 1, 2)}
+    assert get_insight("dashboard_viewers").bind({"dashboard_id": " d 1 "})["dashboard_id"] == " d 1 "
+
+
+def test_bind_as_of_argument():
+    insight = get_insight("idle_authors")
+    assert insight.bind(as_of=dt.date(2024, 5, 1))["as_of"] == dt.date(2024, 5, 1)
+    assert insight.bind({"as_of": "2024-05-01"}, as_of=dt.date(2024, 5, 1))["as_of"] == dt.date(2024, 5, 1)
+    with pytest.raises(InsightError, match="contradicts"):
+        insight.bind({"as_of": "2024-05-02"}, as_of=dt.date(2024, 5, 1))
+
+
+@pytest.mark.parametrize(
+    "values, words",
+    [
+        ({"idle_dayz": "3"}, ["'idle_dayz'", "idle_days, as_of"]),
+        ({"idle_days": "sixty"}, ["'idle_days'", "'sixty'", "integer"]),
+        ({"idle_days": "-5"}, ["'idle_days'", "'-5'"]),
+        ({"idle_days": "1.5"}, ["'idle_days'", "'1.5'"]),
+        ({"idle_days": True}, ["'idle_days'", "True"]),
+        ({"as_of": "2024-02-30"}, ["'as_of'", "'2024-02-30'", "YYYY-MM-DD"]),
+        ({"as_of": "31/03/2024"}, ["'as_of'", "'31/03/2024'"]),
+        ({"as_of": dt.datetime(2024, 1, 1)}, ["'as_of'"]),
+    ],
+)
+def test_bind_rejects_bad_values(values, words):
+    with pytest.raises(InsightError) as exc:
+        get_insight("idle_authors").bind(values)
+    for w in words:
+        assert w in str(exc.value)
+
+
+def test_parse_insight_required_and_bool():
+    text = (
+        "-- name: demo_q\n-- description: A test.\n-- param: who str required Whose rows\n"
+        "-- param: flag bool false A switch\nSELECT $who AS who, $flag AS flag\n"
+    )
+    insight = parse_insight(text, "demo_q.sql")
+    assert insight.param("who").required and insight.sql == "SELECT $who AS who, $flag AS flag\n"
+    assert insight.bind({"who": "x", "flag": "yes"}) == {"who": "x", "flag": True}
+    with pytest.raises(InsightError, match="needs parameter 'who'"):
+        insight.bind({})
+    with pytest.raises(InsightError, match="'maybe'"):
+        insight.bind({"who": "x", "flag": "maybe"})
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("SELECT 1\n", "name"),
+        ("-- name: q\nSELECT 1\n", "description"),
+        ("-- name: q\n-- description: d\n-- param: n float 1 x\nSELECT $n\n", "type 'float'"),
+        ("-- name: q\n-- description: d\n-- param: n int\nSELECT $n\n", "NAME TYPE DEFAULT DESCRIPTION"),
+        ("-- name: q\n-- description: d\n-- param: n int abc x\nSELECT $n\n", "'abc'"),
+        ("-- name: q\n-- description: d\nSELECT $n\n", "undeclared parameter(s) $n"),
+        ("-- name: q\n-- description: d\n-- param: n int 1 x\nSELECT '$n'\n", "declared but not used"),
+        ("-- name: q\n-- description: d\n-- param: n int 1 x\n-- param: n int 2 y\nSELECT $n\n", "declared twice"),
+        ("-- name: q\n-- description: d\n", "no SQL"),
+    ],
+)
+def test_parse_insight_errors(text, words):
+    with pytest.raises(InsightError) as exc:
+        parse_insight(text, "q.sql")
+    assert words in str(exc.value) and "q.sql" in str(exc.value)
+
+
+def test_json_paths_are_not_parameters():
+    insight = parse_insight("-- name: q\n-- description: d\nSELECT x->>'$.a.b', json_extract_string(x, '$.c') FROM t\n", "q.sql")
+    assert insight.params == [] and insight.bind({}) == {}
