@@ -125,7 +125,7 @@ def raw_connection(lake_path: Path, logs: Path):
         con.execute(f"CREATE VIEW {t} AS SELECT * FROM lake.{t}")
     files = sorted(str(p) for p in logs.rglob("*.json.gz"))
     con.execute("CREATE TABLE stage_files AS SELECT unnest(?) AS local_path, unnest(?) AS uri", [files, files])
-    src = ct._WHOLE_FILES.replace("read_json(?,", "read_json(" + "'" + str(logs / "**" / "*.json.gz") + "',")
+    src = ct.whole_files_source(64 << 20).replace("read_json(?,", "read_json(" + "'" + str(logs / "**" / "*.json.gz") + "',")
     body = ct._NORMALIZE.format(source=src).replace("CREATE OR REPLACE TEMP TABLE norm AS", "CREATE VIEW ct_norm AS")
     con.execute(body)
     cols = ", ".join(c for c in ct.CLOUDTRAIL_EVENTS.column_names if c != "ingested_at")

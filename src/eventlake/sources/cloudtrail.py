@@ -12,6 +12,7 @@ picks up exactly the objects that were not committed."""
 from __future__ import annotations
 
 import gzip
+import re
 import shutil
 import struct
 import tempfile
@@ -19,7 +20,7 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 import duckdb
 import ijson
@@ -28,10 +29,22 @@ import orjson
 from ..lake import Lake
 from ..lake.catalog import ALIAS
 from ..lake.schema import CLOUDTRAIL_EVENTS
-from .base import IngestStats, Quarantined, known_versions, record_objects, record_quarantine, record_run, utcnow
+from .base import (
+    PROBLEMS_KEPT,
+    RAW_PREFIX_LIMIT,
+    IngestStats,
+    Quarantined,
+    insert_rows,
+    known_versions,
+    record_objects,
+    record_quarantine,
+    record_run,
+    utcnow,
+)
 from .stores import SourceObject, Store, open_store
 
 SOURCE = "cloudtrail"
+NOT_A_LOG = "no Records array at the top level: not a CloudTrail log file"
 
 # Fields read from each record. Scalars come as text (a number or an object where a
 # string was expected never breaks a load); irregular payloads stay JSON.
@@ -47,7 +60,7 @@ _JSONS = (
 RECORD_STRUCT = "STRUCT(" + ", ".join([f'"{f}" VARCHAR' for f in _SCALARS] + [f'"{f}" JSON' for f in _JSONS]) + ")"
 
 BIG_FILE = 48 << 20  # uncompressed bytes above which a file is streamed, not parsed whole
-MAX_OBJECT = 64 << 20  # DuckDB's maximum_object_size for whole-file parsing
+MAX_FILES = 256  # files parsed together by DuckDB (it holds a read buffer per open file)
 STREAM_CHUNK = 50_000  # records per commit when streaming a large file
 
 # Normalizes the records of `{source}` (filename, pos, r) into cloudtrail_events'
@@ -119,12 +132,27 @@ SELECT
 FROM checked
 """
 
-_WHOLE_FILES = (
-    "(SELECT filename, unnest(CASE WHEN Records IS NULL THEN [-1] ELSE range(len(Records)) END) AS pos, "
-    "unnest(CASE WHEN Records IS NULL THEN [NULL] ELSE Records END) AS r FROM read_json(?, "
-    f"columns = {{'Records': '{RECORD_STRUCT}[]'}}, format = 'auto', filename = true, "
-    f"maximum_object_size = {MAX_OBJECT}))"
-)
+def whole_files_source(max_object: int) -> str:
+    """The relation (filename, pos, r) of every record of the files bound to `?`, each
+    file parsed whole as one JSON document of at most `max_object` bytes (DuckDB's
+    read buffer per file is about twice that, so keep it near the largest file)."""
+    return (
+        "(SELECT filename, unnest(CASE WHEN Records IS NULL THEN [-1] ELSE range(len(Records)) END) AS pos, "
+        "unnest(CASE WHEN Records IS NULL THEN [NULL] ELSE Records END) AS r FROM read_json(?, "
+        f"columns = {{'Records': '{RECORD_STRUCT}[]'}}, format = 'auto', filename = true, "
+        f"maximum_object_size = {int(max_object)}))"
+    )
+
+
+def _object_size_for(sizes: list[int]) -> int:
+    """maximum_object_size for files of these uncompressed sizes: the next power of
+    two above the largest, at least 1 MiB."""
+    need = max(sizes, default=0) + 1
+    size = 1 << 20
+    while size < need:
+        size <<= 1
+    return size
+
 _NDJSON_CHUNK = (
     "(SELECT CAST(? AS VARCHAR) AS filename, pos, r FROM read_json(?, "
     f"columns = {{'pos': 'BIGINT', 'r': '{RECORD_STRUCT}'}}, format = 'newline_delimited'))"
@@ -145,6 +173,15 @@ def skip_reason(key: str) -> str | None:
     if not (name.endswith(".json.gz") or name.endswith(".json")):
         return "not a log file"
     return None
+
+
+_DATE_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
+
+
+def _delivery_date(key: str) -> str:
+    """YYYYMMDD of the delivery folder in a CloudTrail key ('' when there is none)."""
+    m = _DATE_IN_KEY.search("/" + key)
+    return "".join(m.groups()) if m else ""
 
 
 def uncompressed_size(path: Path) -> int:
@@ -205,13 +242,16 @@ class CloudTrailIngest:
                     self.stats.files_unchanged += 1
                 else:
                     pending.append(obj)
+        # Read in delivery-date order across accounts and regions, so that each commit
+        # touches few event_date partitions (fewer, larger files).
+        pending.sort(key=lambda o: (_delivery_date(o.key), o.uri))
         return pending
 
     def _batches(self, pending: list[SourceObject]) -> Iterator[_Batch]:
         batch = _Batch()
         for obj in pending:
             est = obj.size * 12 if obj.name.endswith(".gz") else obj.size
-            if batch.objects and (batch.est_bytes + est > self.batch_bytes or len(batch.objects) >= 2000):
+            if batch.objects and (batch.est_bytes + est > self.batch_bytes or len(batch.objects) >= MAX_FILES):
                 yield batch
                 batch = _Batch()
             batch.objects.append(obj)
@@ -223,7 +263,10 @@ class CloudTrailIngest:
     def run(self) -> IngestStats:
         con = self.lake.connect(create=True)
         try:
-            self.lake.ensure_tables(con)
+            # one commit: a crash between CREATE TABLE and SET PARTITIONED BY would
+            # otherwise leave cloudtrail_events unpartitioned for good
+            with self.lake.transaction(con):
+                self.lake.ensure_tables(con)
             spool = Path(tempfile.mkdtemp(prefix="spool-", dir=self.lake.path))
             try:
                 con.execute(f"SET temp_directory = '{_q(str(spool))}'")
@@ -243,21 +286,26 @@ class CloudTrailIngest:
 
     def _run_batch(self, con, batch: _Batch, spool: Path, pool: ThreadPoolExecutor) -> None:
         locals_ = list(pool.map(lambda o: o.store.fetch(o, spool), batch.objects))
-        whole: list[tuple[SourceObject, Path]] = []
+        whole: list[tuple[SourceObject, Path, int]] = []
         streamed: list[tuple[SourceObject, Path]] = []
         for obj, path in zip(batch.objects, locals_):
-            (streamed if uncompressed_size(path) > BIG_FILE else whole).append((obj, path))
-        if whole:
+            size = uncompressed_size(path)
+            if size > BIG_FILE:
+                streamed.append((obj, path))
+            else:
+                whole.append((obj, path, size))
+        # One bad file fails DuckDB's multi-file read: split the batch in halves until
+        # the bad files stand alone, then stream those so their good records load.
+        todo = [whole] if whole else []
+        while todo:
+            part = todo.pop()
             try:
-                self._load_whole(con, whole)
+                self._load_whole(con, part)
             except duckdb.Error:
-                # One bad file fails DuckDB's multi-file read: retry file by file, and
-                # stream the ones that still fail so their good records load.
-                for item in whole:
-                    try:
-                        self._load_whole(con, [item])
-                    except duckdb.Error:
-                        streamed.append(item)
+                if len(part) == 1:
+                    streamed.append(part[0][:2])
+                else:
+                    todo.extend([part[len(part) // 2 :], part[: len(part) // 2]])
         for obj, path in streamed:
             self._load_streamed(con, obj, path)
         for obj, path in zip(batch.objects, locals_):
@@ -266,19 +314,28 @@ class CloudTrailIngest:
 
     def _stage_files(self, con, items: list[tuple[SourceObject, Path]]) -> None:
         con.execute("CREATE OR REPLACE TEMP TABLE stage_files (local_path VARCHAR, uri VARCHAR, size BIGINT, version VARCHAR)")
-        con.executemany("INSERT INTO stage_files VALUES (?, ?, ?, ?)", [(str(p), o.uri, o.size, o.version) for o, p in items])
+        insert_rows(con, "stage_files", ("local_path", "uri", "size", "version"), [(str(p), o.uri, o.size, o.version) for o, p in items])
 
-    def _load_whole(self, con, items: list[tuple[SourceObject, Path]]) -> None:
+    def _load_whole(self, con, sized: list[tuple[SourceObject, Path, int]]) -> None:
+        items = [(o, p) for o, p, _ in sized]
         self._stage_files(con, items)
-        con.execute(_NORMALIZE.format(source=_WHOLE_FILES), [[str(p) for _, p in items]])
-        self._commit(con, items, [])
+        source = whole_files_source(_object_size_for([n for _, _, n in sized]))
+        con.execute(_NORMALIZE.format(source=source), [[str(p) for _, p in items]])
+        # DuckDB gives no rows at all for an empty file or a top-level `[]`, exactly as
+        # for a good `{"Records": []}`: tell them apart so non-logs are quarantined.
+        present = {u for (u,) in con.execute("SELECT DISTINCT source_object FROM norm").fetchall()}
+        extra = [
+            Quarantined(o.uri, "file", why, fatal=True)
+            for o, p in items
+            if o.uri not in present and (why := _not_a_log(p))
+        ]
+        self._commit(con, items, extra, failed={q.source_object for q in extra})
 
     def _load_streamed(self, con, obj: SourceObject, path: Path) -> None:
         """Stream one file with ijson in chunks; each chunk commits on its own, the
         last one together with the object's ingested mark."""
         chunk_path = path.with_name(path.name + ".chunk.ndjson")
         problems: list[Quarantined] = []
-        pos = 0
         out = open(chunk_path, "wb")
         n_chunk = 0
 
@@ -290,18 +347,18 @@ class CloudTrailIngest:
                 con.execute(_NORMALIZE.format(source=_NDJSON_CHUNK), [str(chunk_path), str(chunk_path)])
             else:
                 con.execute(_NORMALIZE.format(source=_EMPTY))
-            self._commit(con, [(obj, chunk_path)], list(problems), failed={obj.uri} if problems else set(), mark=final)
+            # a bad record is quarantined; only damage to the file itself fails the file
+            failed = {obj.uri} if any(p.fatal for p in problems) else set()
+            self._commit(con, [(obj, chunk_path)], list(problems), failed=failed, mark=final)
             problems.clear()
             out = open(chunk_path, "wb")
             n_chunk = 0
 
         try:
-            for item in _iter_records(path, obj.uri, problems):
-                if isinstance(item, Quarantined):
-                    continue
+            # pos is the record's index in the file, counting records that are not objects
+            for pos, item in _iter_records(path, obj.uri, problems):
                 out.write(orjson.dumps({"pos": pos, "r": item}))
                 out.write(b"\n")
-                pos += 1
                 n_chunk += 1
                 if n_chunk >= STREAM_CHUNK:
                     flush(final=False)
@@ -342,10 +399,13 @@ class CloudTrailIngest:
             ).fetchall()
         )
         loaded_by_file = dict(con.execute(f"SELECT source_object, count(*) FROM {fresh} f GROUP BY 1").fetchall())
+        # Rejected records go from norm to the quarantine table in SQL; only the first
+        # few come to Python, for the messages the CLI prints (memory stays bounded).
+        n_bad = sum(q for _, q in per_file.values())
         bad = con.execute(
-            "SELECT source_object, pos, reason, CAST(raw AS VARCHAR) FROM norm WHERE reason IS NOT NULL ORDER BY 1, 2"
+            "SELECT source_object, pos, reason FROM norm WHERE reason IS NOT NULL ORDER BY 1, 2 LIMIT ?", [PROBLEMS_KEPT]
         ).fetchall()
-        quarantined = [Quarantined(u, f"record {p}" if p >= 0 else "file", why, raw) for u, p, why, raw in bad] + extra
+        messages = [Quarantined(u, f"record {p}" if p >= 0 else "file", why).message() for u, p, why in bad]
         for obj, _ in items:
             acc = self._file_counts.setdefault(obj.uri, [0, 0, 0, 0])  # records, loaded, duplicates, quarantined
             n, q = per_file.get(obj.uri, (0, 0))
@@ -363,7 +423,14 @@ class CloudTrailIngest:
                 + f", ? FROM {fresh} f",
                 [now],
             )
-            record_quarantine(con, SOURCE, self.stats.run_id, quarantined)
+            if n_bad:
+                con.execute(
+                    f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at) "
+                    "SELECT ?, source_object, CASE WHEN pos >= 0 THEN 'record ' || CAST(pos AS VARCHAR) ELSE 'file' END, "
+                    f"reason, left(CAST(raw AS VARCHAR), {RAW_PREFIX_LIMIT}), ?, ? FROM norm WHERE reason IS NOT NULL",
+                    [SOURCE, self.stats.run_id, now],
+                )
+            record_quarantine(con, SOURCE, self.stats.run_id, extra)
             if mark:
                 rows = []
                 for obj, _ in items:
@@ -378,13 +445,12 @@ class CloudTrailIngest:
         # counts
         s = self.stats
         n_norm = sum(v[0] for v in per_file.values())
-        n_bad = len(bad)
         n_loaded = sum(loaded_by_file.values())
         s.records_read += n_norm + len(extra)
         s.records_quarantined += n_bad + len(extra)
         s.records_loaded += n_loaded
         s.records_duplicate += n_norm - n_bad - n_loaded
-        s.problems.extend(q.message() for q in quarantined)
+        s.add_problems(messages + [q.message() for q in extra], more=n_bad - len(bad))
         if mark:
             s.files_read += len(items)
             s.files_failed += len({o.uri for o, _ in items} & (failed | self._failed))
@@ -393,29 +459,55 @@ class CloudTrailIngest:
             self.on_progress(len(items), sum(o.size for o, _ in items))
 
 
-def _iter_records(path: Path, uri: str, problems: list[Quarantined]) -> Iterator[dict | Quarantined]:
-    """Yield each record of a CloudTrail file as a dict; damage (corrupt gzip,
-    truncated or invalid JSON, a record that is not an object) is appended to
-    `problems` and ends the file (or skips the one record)."""
+def _open(path: Path) -> BinaryIO:
+    """The file's content, gunzipped if it starts with the gzip magic (whatever its name)."""
     with open(path, "rb") as raw:
         gz = raw.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gz else open(path, "rb")
+
+
+def _iter_records(path: Path, uri: str, problems: list[Quarantined]) -> Iterator[tuple[int, dict]]:
+    """Yield (index in Records, record) for each record of a CloudTrail file that is
+    an object; damage is appended to `problems`: a record that is not an object skips
+    that record, corrupt gzip or truncated/invalid JSON ends the file (fatal), and a
+    file without a top-level Records array is quarantined as a whole (fatal)."""
     n = 0
-    fh = gzip.open(path, "rb") if gz else open(path, "rb")
+    fh = _open(path)
     try:
         for item in ijson.items(fh, "Records.item", use_float=True):
             if not isinstance(item, dict):
                 problems.append(Quarantined(uri, f"record {n}", f"record is a JSON {type(item).__name__}, not an object", orjson.dumps(item).decode()[:200]))
             else:
-                yield item
+                yield n, item
             n += 1
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        problems.append(Quarantined(uri, f"record {n} (after {n} complete records)", f"corrupt or truncated gzip: {exc or type(exc).__name__}"))
+        problems.append(Quarantined(uri, f"record {n} (after {n} complete records)", f"corrupt or truncated gzip: {exc or type(exc).__name__}", fatal=True))
+        return
     except ijson.JSONError as exc:
-        problems.append(Quarantined(uri, f"record {n} (after {n} complete records)", f"truncated or invalid JSON: {exc}"))
+        problems.append(Quarantined(uri, f"record {n} (after {n} complete records)", f"truncated or invalid JSON: {exc}", fatal=True))
+        return
     except OSError as exc:
-        problems.append(Quarantined(uri, f"record {n} (after {n} complete records)", f"cannot read: {exc}"))
+        problems.append(Quarantined(uri, f"record {n} (after {n} complete records)", f"cannot read: {exc}", fatal=True))
+        return
     finally:
         fh.close()
+    if n == 0 and (why := _not_a_log(path)):
+        problems.append(Quarantined(uri, "file", why, fatal=True))
+
+
+def _not_a_log(path: Path) -> str | None:
+    """Why a file that gave no records is not a CloudTrail log, or None when its top
+    level is an object with a Records array (an empty one is a good, empty log)."""
+    try:
+        with _open(path) as fh:
+            for prefix, event, _ in ijson.parse(fh):
+                if prefix == "Records" and event == "start_array":
+                    return None
+                if prefix == "" and event not in ("start_map", "map_key"):
+                    break  # the top level is not an object, or it ended
+    except (ijson.JSONError, EOFError, OSError, zlib.error):
+        pass
+    return NOT_A_LOG
 
 
 def _q(value: str) -> str:

@@ -125,4 +125,6 @@ def open_store(location: str, endpoint_url: str | None = None) -> Store:
         return S3Store(location, endpoint_url=endpoint_url)
     if "://" in location:
         raise SourceError(f"{location}: only local paths and s3:// URIs are supported")
-    return LocalStore(Path(location).expanduser())
+    # absolute (not resolved: symlinks stay as named) so `logs`, `./logs/` and
+    # /abs/logs name the same objects in ingested_objects and source_object
+    return LocalStore(Path(os.path.abspath(Path(location).expanduser())))
