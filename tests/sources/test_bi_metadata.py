@@ -275,7 +275,7 @@ def test_broken_entries_and_files_are_quarantined_and_the_rest_loads(lake, tmp_p
     assert counts(stats) == expect(files_read=15, files_failed=1, records_read=27, records_loaded=22,
                                    records_quarantined=5)
     assert stats.reconciles()
-    assert query(lake, f"""SELECT regexp_extract(source_object, '[^/]+$'), position, reason FROM quarantine
+    assert query(lake, """SELECT regexp_extract(source_object, '[^/]+$'), position, reason FROM quarantine
         WHERE position != 'file' ORDER BY 1, 2""") == [
         ("DescribeDashboardPermissions.json", "[0].Response.Permissions[1]", "entry has no Principal"),
         ("ListDashboards.json", "DashboardSummaryList[1]", "CreatedTime 'last tuesday' is not an ISO-8601 timestamp"),

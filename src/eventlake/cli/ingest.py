@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ..errors import EventlakeError
 from ..sources.base import IngestStats
 from .common import console, err_console, state
 
@@ -47,6 +48,8 @@ def cloudtrail(
     from ..sources.cloudtrail import CloudTrailIngest
 
     settings = state.settings()
+    if batch_mb is not None and batch_mb <= 0:
+        raise EventlakeError(f"--batch-mb must be a positive number of megabytes, got {batch_mb}")
     lake = state.lake(memory_limit="640MB", threads=2)
     with _progress() as progress:
         task = progress.add_task("cloudtrail", total=None, files=0)

@@ -61,6 +61,7 @@ def connect(
         config["memory_limit"] = memory_limit
     con = duckdb.connect(database, config=config)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     for name in extensions:
         con.execute(f"LOAD '{extension_path(name)}'")
     return con

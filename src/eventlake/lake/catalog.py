@@ -7,6 +7,8 @@ callers see tables, files and transactions, never the catalog's internal tables.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,16 +102,32 @@ class Lake:
 
     # -- tables ---------------------------------------------------------------
     def ensure_tables(self, con: duckdb.DuckDBPyConnection, names: list[str] | None = None) -> None:
-        """Create the named eventlake tables (all by default) if they do not exist yet."""
+        """Create the named eventlake tables (all by default) that do not exist yet, in
+        one commit: a crash between CREATE TABLE and SET PARTITIONED BY must not leave a
+        table unpartitioned for good."""
         existing = set(self.table_names(con))
-        for name in names or list(TABLES):
-            if name in existing:
+        missing = [n for n in (names or list(TABLES)) if n not in existing]
+        if not missing:
+            return
+        with self.transaction(con):
+            for name in missing:
+                t = TABLES[name]
+                con.execute(t.ddl(ALIAS))
+                if t.partition_by:
+                    cols = ", ".join(f'"{c}"' for c in t.partition_by)
+                    con.execute(f'ALTER TABLE {ALIAS}."{t.name}" SET PARTITIONED BY ({cols})')
+
+    def spool_dir(self) -> Path:
+        """A fresh scratch folder in the lake for downloads and chunk files; folders
+        left by processes that died (kill -9) are removed first."""
+        for old in self.path.glob("spool-*"):
+            try:
+                pid = int(old.name.split("-")[1])
+            except (IndexError, ValueError):
                 continue
-            t = TABLES[name]
-            con.execute(t.ddl(ALIAS))
-            if t.partition_by:
-                cols = ", ".join(f'"{c}"' for c in t.partition_by)
-                con.execute(f'ALTER TABLE {ALIAS}."{t.name}" SET PARTITIONED BY ({cols})')
+            if pid != os.getpid() and not _pid_alive(pid):
+                shutil.rmtree(old, ignore_errors=True)
+        return Path(tempfile.mkdtemp(prefix=f"spool-{os.getpid()}-", dir=self.path))
 
     def table_names(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         rows = con.execute(
@@ -146,6 +164,16 @@ class Lake:
 def open_lake(settings: Settings | None = None, **overrides) -> Lake:
     s = settings or load_settings()
     return Lake(s.lake_path, s.catalog, **overrides)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _sql_str(value: str) -> str:

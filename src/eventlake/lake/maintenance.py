@@ -80,7 +80,9 @@ def _expire_and_clean(con: duckdb.DuckDBPyConnection) -> int:
     """Expire every snapshot but the current one and delete unreferenced files."""
     con.execute("CALL ducklake_expire_snapshots(?, older_than => now())", [ALIAS])
     rows = con.execute("CALL ducklake_cleanup_old_files(?, cleanup_all => true)", [ALIAS]).fetchall()
-    return len(rows)
+    # files a killed writer left behind, never committed to any snapshot
+    orphans = con.execute("CALL ducklake_delete_orphaned_files(?, cleanup_all => true)", [ALIAS]).fetchall()
+    return len(rows) + len(orphans)
 
 
 _AGE = re.compile(r"^\s*(\d+)\s*([dwmy]?)\s*$")

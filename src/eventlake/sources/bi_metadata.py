@@ -13,7 +13,6 @@ entries are quarantined and the rest of the snapshot still loads."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -108,7 +107,7 @@ class BiMetadataIngest:
         try:
             self.lake.ensure_tables(con)
             known = known_versions(con, SOURCE)
-            spool = Path(tempfile.mkdtemp(prefix="spool-", dir=self.lake.path))
+            spool = self.lake.spool_dir()
             try:
                 seen: set[str] = set()
                 for store in self.stores:

@@ -15,7 +15,6 @@ import gzip
 import re
 import shutil
 import struct
-import tempfile
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -263,11 +262,8 @@ class CloudTrailIngest:
     def run(self) -> IngestStats:
         con = self.lake.connect(create=True)
         try:
-            # one commit: a crash between CREATE TABLE and SET PARTITIONED BY would
-            # otherwise leave cloudtrail_events unpartitioned for good
-            with self.lake.transaction(con):
-                self.lake.ensure_tables(con)
-            spool = Path(tempfile.mkdtemp(prefix="spool-", dir=self.lake.path))
+            self.lake.ensure_tables(con)
+            spool = self.lake.spool_dir()
             try:
                 con.execute(f"SET temp_directory = '{_q(str(spool))}'")
                 pending = self._plan(known_versions(con, SOURCE))
