@@ -14,7 +14,7 @@ def test_default_lake_is_eventlake_data(tmp_path, monkeypatch):
     monkeypatch.delenv("EVENTLAKE_CONFIG", raising=False)
     s = load_settings()
     assert s.lake_path == tmp_path / "eventlake-data"
-    assert (s.catalog, s.batch_mb, s.spark_master) == ("sqlite", 128, "local[2]")
+    assert (s.catalog, s.batch_mb, s.memory_mb, s.spark_master) == ("sqlite", 512, 384, "local[2]")
 
 
 def test_precedence(tmp_path, monkeypatch):

@@ -11,7 +11,8 @@ EVENTLAKE_CONFIG):
     master = "local[2]"                # EVENTLAKE_SPARK_MASTER
 
     [ingest]
-    batch_mb = 128                     # uncompressed MB read per commit
+    batch_mb = 512                     # uncompressed MB read per commit
+    memory_mb = 384                    # DuckDB memory limit while ingesting
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ OPTIONS: dict[str, str] = {
     "lake.path": "Directory that holds the lake (catalog and data files). Env: EVENTLAKE_LAKE.",
     "lake.catalog": "Catalog database: 'sqlite' (a file in the lake) or 'postgres:<libpq conninfo>'. Env: EVENTLAKE_CATALOG.",
     "spark.master": "Spark master URL for --engine spark (default local[2]). Env: EVENTLAKE_SPARK_MASTER.",
-    "ingest.batch_mb": "Uncompressed megabytes of input read per commit (default 128).",
+    "ingest.batch_mb": "Uncompressed megabytes of input read per commit (default 512).",
+    "ingest.memory_mb": "DuckDB memory limit in MB while ingesting (default 384); the process peak stays within about twice this.",
 }
 
 
@@ -39,7 +41,8 @@ class Settings:
     lake_path: Path
     catalog: str = "sqlite"
     spark_master: str = "local[2]"
-    batch_mb: int = 128
+    batch_mb: int = 512
+    memory_mb: int = 384
     source: dict[str, str] = field(default_factory=dict)
 
 
@@ -80,13 +83,17 @@ def load_settings(lake: str | None = None, catalog: str | None = None) -> Settin
     if not (cat == "sqlite" or str(cat).startswith("postgres:")):
         raise ConfigError(f"catalog {cat!r} (from {cat_src}) must be 'sqlite' or 'postgres:<conninfo>'")
     master, _ = pick(None, "EVENTLAKE_SPARK_MASTER", spark_cfg.get("master"), "local[2]")
-    batch_mb = ingest_cfg.get("batch_mb", 128)
+    batch_mb = ingest_cfg.get("batch_mb", 512)
     if not isinstance(batch_mb, int) or batch_mb <= 0:
         raise ConfigError(f"ingest.batch_mb in {cfg_path} must be a positive integer, got {batch_mb!r}")
+    memory_mb = ingest_cfg.get("memory_mb", 384)
+    if not isinstance(memory_mb, int) or memory_mb < 64:
+        raise ConfigError(f"ingest.memory_mb in {cfg_path} must be an integer of at least 64, got {memory_mb!r}")
     return Settings(
         lake_path=lake_path.resolve(),
         catalog=str(cat),
         spark_master=str(master),
         batch_mb=batch_mb,
+        memory_mb=memory_mb,
         source={"lake": lake_src, "catalog": cat_src},
     )

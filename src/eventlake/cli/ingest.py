@@ -42,7 +42,8 @@ def cloudtrail(
     locations: list[str] = typer.Argument(..., help="Folders, files or s3://bucket/prefix URIs in the CloudTrail delivery layout."),
     endpoint_url: str = typer.Option(None, "--endpoint-url", help="S3-compatible endpoint (e.g. http://127.0.0.1:9000)."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any record was quarantined."),
-    batch_mb: int = typer.Option(None, "--batch-mb", help="Uncompressed MB read per commit (default from config, 128)."),
+    batch_mb: int = typer.Option(None, "--batch-mb", help="Uncompressed MB read per commit (default from config, 512)."),
+    memory_mb: int = typer.Option(None, "--memory-mb", help="DuckDB memory limit in MB while ingesting (default from config, 384)."),
 ) -> None:
     """Ingest AWS CloudTrail logs (plain and organization trails, .json.gz/.json) into cloudtrail_events."""
     from ..sources.cloudtrail import CloudTrailIngest
@@ -50,7 +51,9 @@ def cloudtrail(
     settings = state.settings()
     if batch_mb is not None and batch_mb <= 0:
         raise EventlakeError(f"--batch-mb must be a positive number of megabytes, got {batch_mb}")
-    lake = state.lake(memory_limit="640MB", threads=2)
+    if memory_mb is not None and memory_mb < 64:
+        raise EventlakeError(f"--memory-mb must be at least 64, got {memory_mb}")
+    lake = state.lake(memory_limit=f"{memory_mb or settings.memory_mb}MB", threads=2)
     with _progress() as progress:
         task = progress.add_task("cloudtrail", total=None, files=0)
         done = {"files": 0}

@@ -211,7 +211,7 @@ class CloudTrailIngest:
         locations: list[str],
         *,
         endpoint_url: str | None = None,
-        batch_mb: int = 128,
+        batch_mb: int = 512,
         on_progress: Callable[[int, int], None] | None = None,
         on_total: Callable[[int, int], None] | None = None,
     ):
@@ -249,7 +249,11 @@ class CloudTrailIngest:
     def _batches(self, pending: list[SourceObject]) -> Iterator[_Batch]:
         batch = _Batch()
         for obj in pending:
-            est = obj.size * 12 if obj.name.endswith(".gz") else obj.size
+            # local files: the real uncompressed size (gzip trailer); remote: a guess
+            if obj.store.is_local():
+                est = uncompressed_size(Path(obj.uri))
+            else:
+                est = obj.size * 8 if obj.name.endswith(".gz") else obj.size
             if batch.objects and (batch.est_bytes + est > self.batch_bytes or len(batch.objects) >= MAX_FILES):
                 yield batch
                 batch = _Batch()
@@ -266,6 +270,8 @@ class CloudTrailIngest:
             spool = self.lake.spool_dir()
             try:
                 con.execute(f"SET temp_directory = '{_q(str(spool))}'")
+                # rows carry their own position; letting DuckDB write in any order is faster
+                con.execute("SET preserve_insertion_order = false")
                 pending = self._plan(known_versions(con, SOURCE))
                 self.on_total(len(pending), sum(o.size for o in pending))
                 with ThreadPoolExecutor(max_workers=8) as pool:
