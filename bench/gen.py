@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import json
-import os
 import random
 import uuid
 from multiprocessing import Pool
