@@ -130,6 +130,10 @@ def raw_connection(lake_path: Path, logs: Path):
     con.execute(body)
     cols = ", ".join(c for c in ct.CLOUDTRAIL_EVENTS.column_names if c != "ingested_at")
     con.execute(f"CREATE VIEW cloudtrail_events AS SELECT {cols}, NULL::TIMESTAMPTZ AS ingested_at FROM ct_norm WHERE reason IS NULL")
+    from eventlake.lake.derived import DERIVED
+
+    for name, d in DERIVED.items():  # derived tables: the same SQL, over the raw view
+        con.execute(f"CREATE VIEW {name} AS " + d.select.format(rows=d.source))
     return con
 
 

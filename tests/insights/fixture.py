@@ -26,6 +26,7 @@ import json
 from pathlib import Path
 
 from eventlake.lake import Lake
+from eventlake.lake.derived import rebuild
 
 A = "111122223333"
 B = "444455556666"
@@ -267,6 +268,8 @@ def build_fixture_lake(path: Path | str) -> Lake:
             _insert(con, "asset_permissions", snap + ("asset_type", "asset_id", "principal_arn", "principal_type",
                                                       "principal_name", "actions", "source_object"),
                     [(s, s[:10], A, REGION, t, i, arn, pt, pn, acts, "fixture") for s, t, i, arn, pt, pn, acts in PERMISSIONS])
+        # events were inserted by hand, not ingested: derive bi_events as ingest would
+        rebuild(lake, con, "bi_events")
     finally:
         con.close()
     return lake

@@ -59,3 +59,14 @@ def retain(
     con = lake.connect()
     r = do_retain(lake, con, table, older_than)
     console.print(f"{r.table}: deleted {r.rows_deleted:,} rows dated before {r.cutoff.isoformat()}; {r.files_deleted} files removed")
+
+
+@app.command("rebuild")
+def rebuild(table: str = typer.Argument(..., help="Derived table to recompute, e.g. bi_events.")) -> None:
+    """Recompute a derived table (bi_events) from its source table in one commit."""
+    from ..lake.derived import rebuild as do_rebuild
+
+    lake = state.lake()
+    con = lake.connect()
+    n = do_rebuild(lake, con, table)
+    console.print(f"{table}: rebuilt, {n:,} rows")

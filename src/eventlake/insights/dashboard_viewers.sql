@@ -10,21 +10,17 @@
 -- where a QuickSight user_name matches on itself or on its last '/' segment in the same
 -- account (NULL when the viewer is not a known QuickSight user).
 WITH views AS (
+    -- bi_events: successful QuickSight calls with the dashboard id and name extracted
     SELECT
-        recipient_account_id AS account_id,
-        aws_region AS region,
-        coalesce(
-            json_extract_string(service_event_details, '$.eventRequestDetails.dashboardId'),
-            json_extract_string(service_event_details, '$.eventResponseDetails.dashboardDetails.dashboardId'),
-            json_extract_string(request_parameters, '$.dashboardId')
-        ) AS dashboard_id,
-        json_extract_string(service_event_details, '$.eventResponseDetails.dashboardDetails.dashboardName') AS event_dashboard_name,
+        account_id,
+        region,
+        asset_id AS dashboard_id,
+        asset_name AS event_dashboard_name,
         user_name,
         event_time
-    FROM cloudtrail_events
+    FROM bi_events
     WHERE event_source = 'quicksight.amazonaws.com'
       AND event_name = 'GetDashboard'
-      AND error_code IS NULL
       AND event_date > CAST($as_of AS DATE) - CAST($days AS INTEGER)
       AND event_date <= CAST($as_of AS DATE)
 ),

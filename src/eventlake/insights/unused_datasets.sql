@@ -38,27 +38,12 @@ usage AS (
       ON u.account_id = s.account_id AND u.region = s.region AND u.snapshot_time = s.snapshot_time
 ),
 touches AS (
-    SELECT
-        recipient_account_id AS account_id,
-        aws_region AS region,
-        CASE WHEN event_name LIKE '%Dashboard%' THEN 'dashboard' ELSE 'analysis' END AS asset_type,
-        CASE WHEN event_name LIKE '%Dashboard%'
-            THEN coalesce(
-                json_extract_string(service_event_details, '$.eventRequestDetails.dashboardId'),
-                json_extract_string(service_event_details, '$.eventResponseDetails.dashboardDetails.dashboardId'),
-                json_extract_string(request_parameters, '$.dashboardId'))
-            ELSE coalesce(
-                json_extract_string(service_event_details, '$.eventRequestDetails.analysisId'),
-                json_extract_string(service_event_details, '$.eventResponseDetails.analysisDetails.analysisId'),
-                json_extract_string(request_parameters, '$.analysisId'))
-        END AS asset_id,
-        event_time,
-        event_date
-    FROM cloudtrail_events
+    -- bi_events: successful QuickSight calls with the dashboard or analysis id extracted
+    SELECT account_id, region, asset_type, asset_id, event_time, event_date
+    FROM bi_events
     WHERE event_source = 'quicksight.amazonaws.com'
       AND event_name IN ('GetDashboard', 'CreateDashboard', 'UpdateDashboard', 'UpdateDashboardPublishedVersion',
                          'GetAnalysis', 'CreateAnalysis', 'UpdateAnalysis')
-      AND error_code IS NULL
       AND event_date <= CAST($as_of AS DATE)
 ),
 asset_last AS (

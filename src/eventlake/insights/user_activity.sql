@@ -26,31 +26,11 @@ bi_users AS (
     JOIN user_snap s ON u.account_id = s.account_id AND u.snapshot_time = s.snapshot_time
 ),
 activity AS (
-    SELECT
-        recipient_account_id AS account_id,
-        CASE WHEN event_name = 'AssumeRoleWithSAML'
-            THEN split_part(json_extract_string(response_elements, '$.assumedRoleUser.arn'), '/', -1)
-            ELSE split_part(user_name, '/', -1)
-        END AS name_key,
-        CASE
-            WHEN event_source = 'quicksight.amazonaws.com' AND event_name IN ('GetDashboard', 'GetAnalysis') THEN 'view'
-            WHEN event_source = 'quicksight.amazonaws.com' THEN 'edit'
-            ELSE 'login'
-        END AS kind,
-        event_time,
-        event_date
-    FROM cloudtrail_events
-    WHERE error_code IS NULL
+    -- bi_events: successful QuickSight calls and sign-ins, user key and kind pre-extracted
+    SELECT account_id, user_key AS name_key, kind, event_time, event_date
+    FROM bi_events
+    WHERE kind IN ('login', 'view', 'edit')
       AND event_date <= CAST($as_of AS DATE)
-      AND (
-            (event_source = 'quicksight.amazonaws.com'
-             AND event_name IN ('GetDashboard', 'GetAnalysis', 'CreateDashboard', 'UpdateDashboard',
-                                'UpdateDashboardPublishedVersion', 'DeleteDashboard', 'CreateAnalysis',
-                                'UpdateAnalysis', 'DeleteAnalysis'))
-         OR (event_source = 'sts.amazonaws.com' AND event_name = 'AssumeRoleWithSAML')
-         OR (event_source = 'signin.amazonaws.com' AND event_name = 'ConsoleLogin'
-             AND coalesce(json_extract_string(response_elements, '$.ConsoleLogin'), 'Success') = 'Success')
-      )
 ),
 per_key AS (
     SELECT

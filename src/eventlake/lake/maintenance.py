@@ -10,6 +10,7 @@ import duckdb
 
 from ..errors import LakeError
 from .catalog import ALIAS, Lake
+from .derived import derived_from
 
 
 @dataclass
@@ -115,8 +116,14 @@ def retain(lake: Lake, con: duckdb.DuckDBPyConnection, table: str, older_than: s
         raise LakeError(f"table {table!r} has no date column to age out on")
     cutoff = (today or dt.datetime.now(dt.timezone.utc).date()) - parse_age(older_than)
     col = tdef.retention_column
+    existing = set(lake.table_names(con))
     with lake.transaction(con):
         n = con.execute(f'SELECT count(*) FROM {ALIAS}."{table}" WHERE "{col}" < ?', [cutoff]).fetchall()[0][0]
         con.execute(f'DELETE FROM {ALIAS}."{table}" WHERE "{col}" < ?', [cutoff])
+        # tables derived from this one age out with it, in the same commit
+        for d in derived_from(table):
+            dcol = d.table.retention_column
+            if d.table.name in existing and dcol:
+                con.execute(f'DELETE FROM {ALIAS}."{d.table.name}" WHERE "{dcol}" < ?', [cutoff])
     files = _expire_and_clean(con)
     return RetainResult(table, cutoff, int(n), files)

@@ -71,6 +71,33 @@ CLOUDTRAIL_EVENTS = TableDef(
     ),
 )
 
+BI_EVENTS = TableDef(
+    name="bi_events",
+    description=(
+        "Successful BI usage events derived from cloudtrail_events at ingest: QuickSight calls, "
+        "federated (AssumeRoleWithSAML) and console sign-ins, with the user key, kind "
+        "(login/view/edit/other) and the dashboard or analysis id already extracted."
+    ),
+    partition_by=("event_date",),
+    retention_column="event_date",
+    columns=(
+        ("event_id", "VARCHAR"),
+        ("event_time", "TIMESTAMPTZ"),
+        ("event_date", "DATE"),
+        ("account_id", "VARCHAR"),
+        ("region", "VARCHAR"),
+        ("event_source", "VARCHAR"),
+        ("event_name", "VARCHAR"),
+        ("kind", "VARCHAR"),  # login | view | edit | other
+        ("user_name", "VARCHAR"),
+        ("user_key", "VARCHAR"),  # who, as matched to BI users: the session name or user name
+        ("asset_type", "VARCHAR"),  # dashboard | analysis | NULL
+        ("asset_id", "VARCHAR"),
+        ("asset_name", "VARCHAR"),  # the dashboard name a view reports, when it does
+        ("request_name", "VARCHAR"),  # requestParameters.name of a create/update
+    ),
+)
+
 # --- BI metadata snapshots (QuickSight API shaped). Every row carries the snapshot it
 # came from; snapshots accumulate, they are never overwritten.
 _SNAP = (
@@ -207,6 +234,7 @@ TABLES: dict[str, TableDef] = {
     t.name: t
     for t in (
         CLOUDTRAIL_EVENTS,
+        BI_EVENTS,
         USERS,
         ASSETS,
         ASSET_PERMISSIONS,

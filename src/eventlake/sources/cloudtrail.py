@@ -27,6 +27,7 @@ import orjson
 
 from ..lake import Lake
 from ..lake.catalog import ALIAS
+from ..lake.derived import append_derived
 from ..lake.schema import CLOUDTRAIL_EVENTS
 from .base import (
     PROBLEMS_KEPT,
@@ -425,6 +426,7 @@ class CloudTrailIngest:
                 + f", ? FROM {fresh} f",
                 [now],
             )
+            append_derived(con, "cloudtrail_events", fresh)
             if n_bad:
                 con.execute(
                     f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at) "
