@@ -90,7 +90,7 @@ class IngestStats:
             + (f" ({skips})" if skips else "")
             + f", {self.files_failed:,} failed, {self.files_unchanged:,} unchanged since last run; "
             f"records {self.records_read:,} read, {self.records_loaded:,} loaded, {self.records_duplicate:,} duplicate, "
-            f"{self.records_quarantined:,} quarantined; {mib:,.1f} MiB in {self.elapsed:,.1f}s "
+            f"{self.records_quarantined:,} quarantined; {mib:,.1f} MiB read in {self.elapsed:,.1f}s "
             f"({self.rate:,.0f} records/s, {mib / self.elapsed if self.elapsed else 0:,.1f} MiB/s)"
         )
 
