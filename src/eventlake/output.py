@@ -72,6 +72,47 @@ def _escape(text: str) -> str:
 
 def write_result(table: pa.Table, fmt: str, output: str | None, console: Console, title: str | None = None) -> None:
     """Write `table` in `fmt` to `output` (a file) or to standard output."""
+    try:
+        _write_result(_portable(table), fmt, output, console, title)
+    except OSError as exc:
+        raise EventlakeError(f"cannot write {output or 'the result'}: {exc.strerror or exc}") from None
+
+
+def _portable(table: pa.Table) -> pa.Table:
+    """Interval columns (no JSON or CSV form) become text such as '1 day, 0:00:00'."""
+    if not any(pa.types.is_interval(f.type) or pa.types.is_duration(f.type) for f in table.schema):
+        return table
+    cols = []
+    for f in table.schema:
+        col = table.column(f.name)
+        if pa.types.is_interval(f.type) or pa.types.is_duration(f.type):
+            col = pa.array([None if v is None else _interval_text(v) for v in col.to_pylist()], pa.string())
+        cols.append(col)
+    return pa.Table.from_arrays(cols, names=table.column_names)
+
+
+def _interval_text(v) -> str:
+    """DuckDB's spelling of an interval: '1 year 2 months 3 days 04:05:06'."""
+    if isinstance(v, dt.timedelta):
+        months, days, nanos = 0, v.days, (v.seconds * 1_000_000 + v.microseconds) * 1000
+    else:  # pyarrow MonthDayNano
+        months, days, nanos = v.months, v.days, v.nanoseconds
+    parts = []
+    years, months = divmod(months, 12)
+    for n, unit in ((years, "year"), (months, "month"), (days, "day")):
+        if n:
+            parts.append(f"{n} {unit}{'s' if abs(n) != 1 else ''}")
+    if nanos or not parts:
+        sign = "-" if nanos < 0 else ""
+        micros = abs(nanos) // 1000
+        secs, micros = divmod(micros, 1_000_000)
+        h, rem = divmod(secs, 3600)
+        m, sec = divmod(rem, 60)
+        parts.append(f"{sign}{h:02d}:{m:02d}:{sec:02d}" + (f".{micros:06d}" if micros else ""))
+    return " ".join(parts)
+
+
+def _write_result(table: pa.Table, fmt: str, output: str | None, console: Console, title: str | None = None) -> None:
     if fmt not in FORMATS:
         raise EventlakeError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt == "table":

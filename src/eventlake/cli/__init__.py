@@ -8,6 +8,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import EventlakeError
 from .common import state
@@ -54,7 +55,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except EventlakeError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False)
+        err.print("[bold red]error:[/bold red] " + escape(str(exc)), markup=True, highlight=False)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -64,10 +65,25 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors (typer ships its own copy of click)
+        if _is_click_exception(exc):
             exc.show()
             sys.exit(exc.exit_code)
         raise
+
+
+def _is_click_exception(exc: Exception) -> bool:
+    classes = []
+    try:
+        from typer._click.exceptions import ClickException as TyperClickException
+
+        classes.append(TyperClickException)
+    except ImportError:
+        pass
+    try:
+        from click import ClickException
+
+        classes.append(ClickException)
+    except ImportError:
+        pass
+    return isinstance(exc, tuple(classes))

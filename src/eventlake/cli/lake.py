@@ -43,7 +43,8 @@ def compact(table: str = typer.Argument(None, help="Only this table (default: al
     """Merge small data files and remove files no snapshot needs any more."""
     lake = state.lake()
     con = lake.connect()
-    r = do_compact(lake, con, table)
+    with lake.writer_lock():
+        r = do_compact(lake, con, table)
     console.print(
         f"compacted: {r.files_before} -> {r.files_after} files, {human_bytes(r.bytes_before)} -> {human_bytes(r.bytes_after)}; {r.files_deleted} old files removed"
     )
@@ -57,7 +58,8 @@ def retain(
     """Delete a table's data older than an age (by its date partition) and remove the files."""
     lake = state.lake()
     con = lake.connect()
-    r = do_retain(lake, con, table, older_than)
+    with lake.writer_lock():
+        r = do_retain(lake, con, table, older_than)
     console.print(f"{r.table}: deleted {r.rows_deleted:,} rows dated before {r.cutoff.isoformat()}; {r.files_deleted} files removed")
 
 
@@ -68,5 +70,6 @@ def rebuild(table: str = typer.Argument(..., help="Derived table to recompute, e
 
     lake = state.lake()
     con = lake.connect()
-    n = do_rebuild(lake, con, table)
+    with lake.writer_lock():
+        n = do_rebuild(lake, con, table)
     console.print(f"{table}: rebuilt, {n:,} rows")

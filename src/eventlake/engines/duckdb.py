@@ -75,8 +75,18 @@ class DuckDBEngine:
     def __init__(self, lake: "Lake"):
         self.lake = lake
         self.con = lake.connect(read_only=True)
+        # Queries read the lake and nothing else: no files outside it (COPY ... TO,
+        # read_text('/etc/...')), no ATTACH/INSTALL, and no SET to undo this.
+        try:
+            self.con.execute("SET allowed_directories = ?", [[str(lake.path)]])
+            self.con.execute("SET enable_external_access = false")
+            self.con.execute("SET lock_configuration = true")
+        except duckdb.Error as exc:
+            self.con.close()
+            raise QueryError(f"cannot restrict the query connection: {exc}") from None
 
     def query(self, sql: str, params: dict | None = None) -> pa.Table:
+        _only_one_select(sql)
         try:
             rel = self.con.execute(sql, params or None)
             return rel.to_arrow_table()
@@ -84,6 +94,7 @@ class DuckDBEngine:
             raise QueryError(_clean(exc)) from None
 
     def explain(self, sql: str, params: dict | None = None) -> str:
+        _only_one_select(sql)
         try:
             rows = self.con.execute("EXPLAIN " + sql, params or None).fetchall()
         except duckdb.Error as exc:
@@ -92,6 +103,22 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self.con.close()
+
+
+_READ_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+
+
+def _only_one_select(sql: str) -> None:
+    """Refuse anything but exactly one SELECT (or EXPLAIN of one)."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(_clean(exc)) from None
+    if len(statements) != 1:
+        raise QueryError(f"expected exactly one SQL statement, got {len(statements)}")
+    kind = statements[0].type
+    if kind not in _READ_STATEMENTS:
+        raise QueryError(f"only SELECT queries run here (the lake is read-only to queries); got a {kind.name} statement")
 
 
 def _clean(exc: Exception) -> str:

@@ -117,6 +117,21 @@ class Lake:
                     cols = ", ".join(f'"{c}"' for c in t.partition_by)
                     con.execute(f'ALTER TABLE {ALIAS}."{t.name}" SET PARTITIONED BY ({cols})')
 
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the lake's writer lock: one ingest or maintenance job at a time, across
+        processes (a lock file in the lake directory), so that two jobs never both
+        decide that the same object or event is new. Waits for a running job."""
+        import fcntl
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / ".writer.lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def spool_dir(self) -> Path:
         """A fresh scratch folder in the lake for downloads and chunk files; folders
         left by processes that died (kill -9) are removed first."""

@@ -96,6 +96,8 @@ def parse_age(text: str) -> dt.timedelta:
         raise LakeError(f"age {text!r} must look like 400d, 8w, 13m or 2y")
     n, unit = int(m.group(1)), m.group(2) or "d"
     days = {"d": 1, "w": 7, "m": 30, "y": 365}[unit] * n
+    if days > 3_650_000:
+        raise LakeError(f"age {text!r} is more than 10,000 years")
     return dt.timedelta(days=days)
 
 
@@ -114,7 +116,10 @@ def retain(lake: Lake, con: duckdb.DuckDBPyConnection, table: str, older_than: s
     tdef = lake.table_def(table)
     if not tdef or not tdef.retention_column:
         raise LakeError(f"table {table!r} has no date column to age out on")
-    cutoff = (today or dt.datetime.now(dt.timezone.utc).date()) - parse_age(older_than)
+    try:
+        cutoff = (today or dt.datetime.now(dt.timezone.utc).date()) - parse_age(older_than)
+    except OverflowError:
+        raise LakeError(f"age {older_than!r} reaches before year 1") from None
     col = tdef.retention_column
     existing = set(lake.table_names(con))
     with lake.transaction(con):

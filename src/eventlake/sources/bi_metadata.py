@@ -103,6 +103,10 @@ class BiMetadataIngest:
         self.stats = IngestStats(SOURCE)
 
     def run(self) -> IngestStats:
+        with self.lake.writer_lock():
+            return self._run()
+
+    def _run(self) -> IngestStats:
         con = self.lake.connect(create=True)
         try:
             self.lake.ensure_tables(con)
@@ -181,7 +185,7 @@ class BiMetadataIngest:
         s.records_loaded += sum(c[1] for c in counts)
         s.records_duplicate += sum(c[2] for c in counts)
         s.records_quarantined += sum(c[3] for c in counts)
-        s.problems.extend(q.message() for q in reader.quarantined)
+        s.add_problems(q.message() for q in reader.quarantined)
 
 
 def _folder_of(location: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import uuid
 import shutil
 import struct
 import zlib
@@ -87,6 +88,7 @@ WITH s AS (
 SELECT
   uri AS source_object,
   pos,
+  row_number() OVER () AS rid,  -- unique per staged record ((object, pos) is not: a file may hold two documents)
   reason,
   r."eventID" AS event_id,
   t AS event_time,
@@ -265,6 +267,10 @@ class CloudTrailIngest:
 
     # -- running --------------------------------------------------------------
     def run(self) -> IngestStats:
+        with self.lake.writer_lock():
+            return self._run()
+
+    def _run(self) -> IngestStats:
         con = self.lake.connect(create=True)
         try:
             self.lake.ensure_tables(con)
@@ -293,7 +299,9 @@ class CloudTrailIngest:
         streamed: list[tuple[SourceObject, Path]] = []
         for obj, path in zip(batch.objects, locals_):
             size = uncompressed_size(path)
-            if size > BIG_FILE:
+            # DuckDB reads a path as a glob pattern: names with pattern characters are
+            # streamed instead, so no other file can be read in their place
+            if size > BIG_FILE or any(c in str(path) for c in "*?[]{}"):
                 streamed.append((obj, path))
             else:
                 whole.append((obj, path, size))
@@ -310,7 +318,7 @@ class CloudTrailIngest:
                 else:
                     todo.extend([part[len(part) // 2 :], part[: len(part) // 2]])
         for obj, path in streamed:
-            self._load_streamed(con, obj, path)
+            self._load_streamed(con, obj, path, spool)
         for obj, path in zip(batch.objects, locals_):
             if not obj.store.is_local():
                 path.unlink(missing_ok=True)
@@ -334,10 +342,11 @@ class CloudTrailIngest:
         ]
         self._commit(con, items, extra, failed={q.source_object for q in extra})
 
-    def _load_streamed(self, con, obj: SourceObject, path: Path) -> None:
+    def _load_streamed(self, con, obj: SourceObject, path: Path, spool: Path) -> None:
         """Stream one file with ijson in chunks; each chunk commits on its own, the
         last one together with the object's ingested mark."""
-        chunk_path = path.with_name(path.name + ".chunk.ndjson")
+        # the chunk lives in the lake's spool (the source folder may be read-only)
+        chunk_path = spool / f"chunk-{uuid.uuid4().hex}.ndjson"
         problems: list[Quarantined] = []
         out = open(chunk_path, "wb")
         n_chunk = 0
@@ -375,14 +384,14 @@ class CloudTrailIngest:
         # Rows to drop as duplicates: a second copy within the batch, or an event_id
         # the table already holds (same event => same event_time => same date range).
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE dups AS SELECT source_object, pos FROM ("
-            " SELECT source_object, pos, row_number() OVER (PARTITION BY event_id ORDER BY source_object, pos) AS rn"
+            "CREATE OR REPLACE TEMP TABLE dups AS SELECT rid FROM ("
+            " SELECT rid, row_number() OVER (PARTITION BY event_id ORDER BY source_object, pos, rid) AS rn"
             " FROM norm WHERE reason IS NULL) WHERE rn > 1"
         )
         lo, hi = con.execute("SELECT min(event_date), max(event_date) FROM norm WHERE reason IS NULL").fetchone()
         if lo is not None:
             con.execute(
-                "INSERT INTO dups SELECT n.source_object, n.pos FROM norm n SEMI JOIN "
+                "INSERT INTO dups SELECT n.rid FROM norm n SEMI JOIN "
                 f"(SELECT event_id FROM {ALIAS}.cloudtrail_events WHERE event_date BETWEEN ? AND ?) e "
                 "ON n.event_id = e.event_id WHERE n.reason IS NULL",
                 [lo, hi],
@@ -391,7 +400,7 @@ class CloudTrailIngest:
         failed = set(failed or ()) | {u for (u,) in con.execute("SELECT DISTINCT source_object FROM norm WHERE pos = -1").fetchall()}
         fresh = (
             "(SELECT * FROM norm n WHERE reason IS NULL AND NOT EXISTS "
-            "(SELECT 1 FROM dups d WHERE d.source_object = n.source_object AND d.pos = n.pos))"
+            "(SELECT 1 FROM dups d WHERE d.rid = n.rid))"
             if has_dups
             else "(SELECT * FROM norm WHERE reason IS NULL)"
         )

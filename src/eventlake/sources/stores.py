@@ -83,6 +83,8 @@ class S3Store(Store):
         import boto3
         from botocore.config import Config
 
+        if endpoint_url and not urlparse(endpoint_url).scheme.startswith("http"):
+            raise SourceError(f"--endpoint-url {endpoint_url!r} must be an http:// or https:// URL")
         session = boto3.session.Session()
         self.client = session.client(
             "s3",
@@ -108,7 +110,9 @@ class S3Store(Store):
     def fetch(self, obj: SourceObject, spool: Path) -> Path:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        fd, name = tempfile.mkstemp(dir=spool, suffix="_" + obj.name)
+        # a neutral local name: object keys may hold glob characters
+        suffix = ".json.gz" if obj.name.endswith(".gz") else (".json" if obj.name.endswith(".json") else "")
+        fd, name = tempfile.mkstemp(dir=spool, prefix="obj-", suffix=suffix)
         os.close(fd)
         try:
             resp = self.client.get_object(Bucket=self.bucket, Key=obj.key)
