@@ -58,3 +58,37 @@ def test_streamed_file_in_read_only_folder_needs_no_write_access(lake, tmp_path)
         d.chmod(0o755)
     assert stats.files_failed == 1 and stats.records_quarantined == 1
     assert not any(p.name.endswith(".ndjson") for p in d.iterdir())
+
+
+def test_good_records_before_a_truncated_gzip_end_load(lake, tmp_path):
+    d = tmp_path / "logs"
+    d.mkdir()
+    body = json.dumps({"Records": [_rec(i) for i in range(1, 41)]}).encode()
+    data = gzip.compress(body)
+    (d / "cut.json.gz").write_bytes(data[: int(len(data) * 0.6)])
+    stats = ingest(lake, [str(d)])
+    assert stats.files_failed == 1 and stats.records_quarantined == 1
+    assert stats.records_loaded >= 1  # complete records before the cut are kept
+    assert stats.reconciles()
+    con = lake.connect(read_only=True)
+    reason = con.execute("SELECT reason FROM quarantine").fetchall()[0][0]
+    assert reason.startswith("corrupt or truncated gzip")
+
+
+def test_reading_an_object_again_does_not_repeat_its_quarantine_entries(lake, tmp_path):
+    import os
+
+    d = tmp_path / "logs"
+    d.mkdir()
+    f = d / "bad.json.gz"
+    with gzip.open(f, "wt") as fh:
+        json.dump({"Records": [_rec(1), {"eventID": "no-time"}]}, fh)
+    first = ingest(lake, [str(d)])
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # a new version: read again
+    second = ingest(lake, [str(d)])
+    assert (first.records_quarantined, second.records_quarantined, second.records_duplicate) == (1, 1, 1)
+    con = lake.connect(read_only=True)
+    assert con.execute("SELECT source_object LIKE '%bad.json.gz', position, reason FROM quarantine").fetchall() == [
+        (True, "record 1", "record has no eventTime")
+    ]

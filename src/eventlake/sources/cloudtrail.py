@@ -418,15 +418,28 @@ class CloudTrailIngest:
             "SELECT source_object, pos, reason FROM norm WHERE reason IS NOT NULL ORDER BY 1, 2 LIMIT ?", [PROBLEMS_KEPT]
         ).fetchall()
         messages = [Quarantined(u, f"record {p}" if p >= 0 else "file", why).message() for u, p, why in bad]
+        # per-object counts of this commit: records, loaded, duplicates, quarantined;
+        # added to the object's running totals only once the commit has succeeded
+        delta: dict[str, list[int]] = {}
         for obj, _ in items:
-            acc = self._file_counts.setdefault(obj.uri, [0, 0, 0, 0])  # records, loaded, duplicates, quarantined
             n, q = per_file.get(obj.uri, (0, 0))
             ld = loaded_by_file.get(obj.uri, 0)
             q_extra = sum(1 for e in extra if e.source_object == obj.uri)
-            acc[0] += n + q_extra
-            acc[1] += ld
-            acc[2] += n - q - ld
-            acc[3] += q + q_extra
+            delta[obj.uri] = [n + q_extra, ld, n - q - ld, q + q_extra]
+
+        def totals(uri: str) -> list[int]:
+            return [a + b for a, b in zip(self._file_counts.get(uri, [0, 0, 0, 0]), delta.get(uri, [0, 0, 0, 0]))]
+
+        # an object read again (after a crash mid-way, or a new version) does not
+        # repeat quarantine entries it already has
+        seen_q = set()
+        if n_bad or extra:
+            uris = sorted({o.uri for o, _ in items})
+            seen_q = set(con.execute(
+                f"SELECT source_object, position FROM {ALIAS}.quarantine WHERE source = ? AND source_object IN (SELECT unnest(?))",
+                [SOURCE, uris],
+            ).fetchall())
+        extra_new = [e for e in extra if (e.source_object, e.position) not in seen_q]
         now = utcnow()
         with self.lake.transaction(con):
             con.execute(
@@ -440,17 +453,24 @@ class CloudTrailIngest:
                 con.execute(
                     f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at) "
                     "SELECT ?, source_object, CASE WHEN pos >= 0 THEN 'record ' || CAST(pos AS VARCHAR) ELSE 'file' END, "
-                    f"reason, left(CAST(raw AS VARCHAR), {RAW_PREFIX_LIMIT}), ?, ? FROM norm WHERE reason IS NOT NULL",
-                    [SOURCE, self.stats.run_id, now],
+                    f"reason, left(CAST(raw AS VARCHAR), {RAW_PREFIX_LIMIT}), ?, ? FROM norm n WHERE reason IS NOT NULL "
+                    f"AND NOT EXISTS (SELECT 1 FROM {ALIAS}.quarantine q WHERE q.source = ? AND q.source_object = n.source_object "
+                    "AND q.position = CASE WHEN n.pos >= 0 THEN 'record ' || CAST(n.pos AS VARCHAR) ELSE 'file' END)",
+                    [SOURCE, self.stats.run_id, now, SOURCE],
                 )
-            record_quarantine(con, SOURCE, self.stats.run_id, extra)
+            record_quarantine(con, SOURCE, self.stats.run_id, extra_new)
             if mark:
                 rows = []
                 for obj, _ in items:
-                    rec, ld, dup, q = self._file_counts.pop(obj.uri, [0, 0, 0, 0])
+                    rec, ld, dup, q = totals(obj.uri)
                     status = "failed" if obj.uri in failed or obj.uri in self._failed else "loaded"
                     rows.append((obj.uri, obj.size, obj.version, status, rec, ld, dup, q))
                 record_objects(con, SOURCE, self.stats.run_id, rows)
+        for obj, _ in items:
+            if mark:
+                self._file_counts.pop(obj.uri, None)
+            else:
+                self._file_counts[obj.uri] = totals(obj.uri)
         if not mark:
             self._failed |= failed
         con.execute("DROP TABLE norm")
@@ -476,7 +496,55 @@ def _open(path: Path) -> BinaryIO:
     """The file's content, gunzipped if it starts with the gzip magic (whatever its name)."""
     with open(path, "rb") as raw:
         gz = raw.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gz else open(path, "rb")
+    return _Gunzip(path) if gz else open(path, "rb")
+
+
+class _Gunzip:
+    """Streaming gunzip that hands over every byte it could decompress before it
+    reports damage (gzip.GzipFile drops the data of the read that hits a truncated
+    end), so the complete records before the damage still load."""
+
+    def __init__(self, path: Path):
+        self._raw = open(path, "rb")
+        self._z = zlib.decompressobj(wbits=31)
+        self._buf = b""
+        self._error: Exception | None = None
+        self._done = False
+
+    def __enter__(self) -> "_Gunzip":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson probes with read(0) to learn bytes vs text
+            return b""
+        want = size if size > 0 else 1 << 20
+        while len(self._buf) < want and not self._done and self._error is None:
+            chunk = self._raw.read(1 << 16)
+            try:
+                if not chunk:
+                    self._done = True
+                    if not self._z.eof:
+                        self._error = EOFError("compressed file ended before the end-of-stream marker was reached")
+                    break
+                self._buf += self._z.decompress(chunk)
+                while self._z.eof and self._z.unused_data:  # concatenated gzip members
+                    rest = self._z.unused_data
+                    self._z = zlib.decompressobj(wbits=31)
+                    self._buf += self._z.decompress(rest)
+            except zlib.error as exc:
+                self._error = exc
+        if not self._buf and self._error is not None:
+            err, self._error = self._error, None
+            self._done = True
+            raise err
+        out, self._buf = self._buf[:want], self._buf[want:]
+        return out
+
+    def close(self) -> None:
+        self._raw.close()
 
 
 def _iter_records(path: Path, uri: str, problems: list[Quarantined]) -> Iterator[tuple[int, dict]]:
