@@ -138,3 +138,14 @@ def test_sql_cli_formats(lake, tmp_path):
     res = runner.invoke(app, base + ["SELECT * FROM cloudtrail_events WHERE event_date = DATE '2026-01-01'", "--explain"])
     assert res.exit_code == 0, res.output
     assert "SCAN" in res.output.upper()
+
+
+def test_a_moved_lake_opens_where_it_is(lake, tmp_path):
+    con = lake.connect()
+    _insert_events(con, "2026-01-01", ["a", "b"])
+    con.close()
+    moved = Lake(tmp_path / "moved")
+    lake.path.rename(moved.path)
+    con = moved.connect(read_only=True)
+    assert con.execute("SELECT list(event_id ORDER BY event_id) FROM cloudtrail_events").fetchall() == [(["a", "b"],)]
+    assert all(f.path.startswith(str(moved.path)) for f in moved.list_files(con, "cloudtrail_events"))

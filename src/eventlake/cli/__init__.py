@@ -55,7 +55,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except EventlakeError as exc:
-        err.print("[bold red]error:[/bold red] " + escape(str(exc)), markup=True, highlight=False)
+        err.print("[bold red]error:[/bold red] " + escape(str(exc)), markup=True, highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

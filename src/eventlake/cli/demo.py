@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from pathlib import Path
 
 import pyarrow as pa
@@ -48,9 +49,11 @@ def generate(
     summary = do_generate(out, seed=seed, days=days, end_date=parse_date(end_date, "--end-date"), force=force)
     for line in summary.lines():
         console.print(line, markup=False)
+    lake_arg = f" --lake {shlex.quote(state.lake_option)}" if state.lake_option else ""
     console.print(
-        f"next: eventlake ingest cloudtrail {summary.cloudtrail} && eventlake ingest bi-metadata {summary.quicksight}"
-        " && eventlake demo report",
+        f"next: eventlake{lake_arg} ingest cloudtrail {shlex.quote(str(summary.cloudtrail))}"
+        f" && eventlake{lake_arg} ingest bi-metadata {shlex.quote(str(summary.quicksight))}"
+        f" && eventlake{lake_arg} demo report",
         markup=False,
     )
 

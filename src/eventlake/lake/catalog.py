@@ -73,6 +73,10 @@ class Lake:
         uri, exts = self._attach_uri()
         con = connect(extensions=exts, memory_limit=self.memory_limit, threads=self.threads)
         opts = [f"DATA_PATH '{_sql_str(str(self.data_path) + os.sep)}'", "DATA_INLINING_ROW_LIMIT 0"]
+        if self.catalog == "sqlite" and self.catalog_file.exists():
+            # catalog and data travel together in the lake directory: a moved or copied
+            # lake opens where it now is (file paths in the catalog are relative)
+            opts.append("OVERRIDE_DATA_PATH true")
         if read_only:
             opts.append("READ_ONLY")
         try:
