@@ -104,12 +104,15 @@ def _latest_event_day(eng) -> dt.date:
 
 
 def _print_section(name: str, description: str, params: dict, result: pa.Table, columns: list[str]) -> None:
-    shown = " ".join(f"--param {k}={v.isoformat() if hasattr(v, 'isoformat') else v}" for k, v in params.items() if k != "as_of")
+    shown = " ".join(
+        "--param " + shlex.quote(f"{k}={v.isoformat() if hasattr(v, 'isoformat') else v}") for k, v in params.items() if k != "as_of"
+    )
     console.print()
     console.print(Rule(f"[bold]{name}[/bold]", align="left"))
     console.print(description, markup=False)
     cols = [c for c in columns if c in result.column_names]
     render_table(result.select(cols), console, max_rows=TOP)
     as_of = params.get("as_of")
-    command = f"eventlake insights run {name} {shown}" + (f" --as-of {as_of.isoformat()}" if as_of else "")
+    lake_arg = f"--lake {shlex.quote(state.lake_option)} " if state.lake_option else ""
+    command = f"eventlake {lake_arg}insights run {name} {shown}" + (f" --as-of {as_of.isoformat()}" if as_of else "")
     console.print(f"[dim]all rows and columns: {escape(command)}[/dim]", highlight=False)
