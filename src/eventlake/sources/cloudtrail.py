@@ -88,7 +88,6 @@ WITH s AS (
 SELECT
   uri AS source_object,
   pos,
-  row_number() OVER () AS rid,  -- unique per staged record ((object, pos) is not: a file may hold two documents)
   reason,
   r."eventID" AS event_id,
   t AS event_time,
@@ -384,14 +383,16 @@ class CloudTrailIngest:
         # Rows to drop as duplicates: a second copy within the batch, or an event_id
         # the table already holds (same event => same event_time => same date range).
         con.execute(
+            # norm's rowid identifies a staged record ((object, pos) does not: one
+            # file may hold two JSON documents)
             "CREATE OR REPLACE TEMP TABLE dups AS SELECT rid FROM ("
-            " SELECT rid, row_number() OVER (PARTITION BY event_id ORDER BY source_object, pos, rid) AS rn"
+            " SELECT rowid AS rid, row_number() OVER (PARTITION BY event_id ORDER BY source_object, pos, rowid) AS rn"
             " FROM norm WHERE reason IS NULL) WHERE rn > 1"
         )
         lo, hi = con.execute("SELECT min(event_date), max(event_date) FROM norm WHERE reason IS NULL").fetchone()
         if lo is not None:
             con.execute(
-                "INSERT INTO dups SELECT n.rid FROM norm n SEMI JOIN "
+                "INSERT INTO dups SELECT n.rowid FROM norm n SEMI JOIN "
                 f"(SELECT event_id FROM {ALIAS}.cloudtrail_events WHERE event_date BETWEEN ? AND ?) e "
                 "ON n.event_id = e.event_id WHERE n.reason IS NULL",
                 [lo, hi],
@@ -400,7 +401,7 @@ class CloudTrailIngest:
         failed = set(failed or ()) | {u for (u,) in con.execute("SELECT DISTINCT source_object FROM norm WHERE pos = -1").fetchall()}
         fresh = (
             "(SELECT * FROM norm n WHERE reason IS NULL AND NOT EXISTS "
-            "(SELECT 1 FROM dups d WHERE d.rid = n.rid))"
+            "(SELECT 1 FROM dups d WHERE d.rid = n.rowid))"
             if has_dups
             else "(SELECT * FROM norm WHERE reason IS NULL)"
         )
