@@ -5,16 +5,19 @@ ingest is incremental), and writing quarantine entries in the same commit as dat
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
 
 import duckdb
 import pyarrow as pa
 
 from ..errors import cap_messages
-from ..lake.catalog import ALIAS
+from ..lake.catalog import ALIAS, Lake
 
 RAW_PREFIX_LIMIT = 4096  # characters of a rejected record kept in quarantine
 PROBLEMS_KEPT = 1000  # problem messages an IngestStats holds; the rest are only counted
@@ -153,3 +156,25 @@ def record_run(con: duckdb.DuckDBPyConnection, s: IngestStats) -> None:
             s.records_read, s.records_loaded, s.records_duplicate, s.records_quarantined, s.bytes_read,
         ],
     )
+
+
+@contextmanager
+def ingest_run(lake: Lake, stats: IngestStats) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
+    """Everything one ingest run shares across sources: the lake's writer lock, a
+    connection with every table created, a scratch spool folder (removed afterwards),
+    and the ingest_runs row committed once the body has finished."""
+    with lake.writer_lock():
+        con = lake.connect(create=True)
+        try:
+            lake.ensure_tables(con)
+            spool = lake.spool_dir()
+            try:
+                yield con, spool
+                stats.finish()
+                with lake.transaction(con):
+                    record_run(con, stats)
+            finally:
+                shutil.rmtree(spool, ignore_errors=True)
+        finally:
+            con.close()
+

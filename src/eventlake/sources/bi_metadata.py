@@ -12,7 +12,6 @@ entries are quarantined and the rest of the snapshot still loads."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -24,7 +23,7 @@ from ..errors import LakeError
 from ..lake import Lake
 from ..lake.catalog import ALIAS
 from ..lake.schema import ASSET_PERMISSIONS, ASSETS, DATASET_USAGE, USERS, TableDef
-from .base import IngestStats, known_versions, record_objects, record_quarantine, record_run
+from .base import IngestStats, ingest_run, known_versions, record_objects, record_quarantine
 from .bi_snapshot import MANIFEST, SNAPSHOT_FILES, SnapshotReader, SnapshotRows
 from .stores import SourceObject, Store, open_store
 
@@ -103,29 +102,14 @@ class BiMetadataIngest:
         self.stats = IngestStats(SOURCE)
 
     def run(self) -> IngestStats:
-        with self.lake.writer_lock():
-            return self._run()
-
-    def _run(self) -> IngestStats:
-        con = self.lake.connect(create=True)
-        try:
-            self.lake.ensure_tables(con)
+        with ingest_run(self.lake, self.stats) as (con, spool):
             known = known_versions(con, SOURCE)
-            spool = self.lake.spool_dir()
-            try:
-                seen: set[str] = set()
-                for store in self.stores:
-                    objects = [o for o in store.list() if o.uri not in seen]
-                    seen.update(o.uri for o in objects)
-                    for folder in find_snapshots(objects, self.stats):
-                        self._snapshot(con, folder, known, spool)
-                self.stats.finish()
-                with self.lake.transaction(con):
-                    record_run(con, self.stats)
-            finally:
-                shutil.rmtree(spool, ignore_errors=True)
-        finally:
-            con.close()
+            seen: set[str] = set()
+            for store in self.stores:
+                objects = [o for o in store.list() if o.uri not in seen]
+                seen.update(o.uri for o in objects)
+                for folder in find_snapshots(objects, self.stats):
+                    self._snapshot(con, folder, known, spool)
         return self.stats
 
     def _snapshot(self, con, folder: SnapshotFolder, known: dict[str, str], spool: Path) -> None:

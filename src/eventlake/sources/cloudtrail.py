@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import re
 import uuid
-import shutil
 import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -35,11 +34,11 @@ from .base import (
     RAW_PREFIX_LIMIT,
     IngestStats,
     Quarantined,
+    ingest_run,
     insert_rows,
     known_versions,
     record_objects,
     record_quarantine,
-    record_run,
     utcnow,
 )
 from .stores import SourceObject, Store, open_store
@@ -266,30 +265,15 @@ class CloudTrailIngest:
 
     # -- running --------------------------------------------------------------
     def run(self) -> IngestStats:
-        with self.lake.writer_lock():
-            return self._run()
-
-    def _run(self) -> IngestStats:
-        con = self.lake.connect(create=True)
-        try:
-            self.lake.ensure_tables(con)
-            spool = self.lake.spool_dir()
-            try:
-                con.execute(f"SET temp_directory = '{_q(str(spool))}'")
-                # rows carry their own position; letting DuckDB write in any order is faster
-                con.execute("SET preserve_insertion_order = false")
-                pending = self._plan(known_versions(con, SOURCE))
-                self.on_total(len(pending), sum(o.size for o in pending))
-                with ThreadPoolExecutor(max_workers=8) as pool:
-                    for batch in self._batches(pending):
-                        self._run_batch(con, batch, spool, pool)
-                self.stats.finish()
-                with self.lake.transaction(con):
-                    record_run(con, self.stats)
-            finally:
-                shutil.rmtree(spool, ignore_errors=True)
-        finally:
-            con.close()
+        with ingest_run(self.lake, self.stats) as (con, spool):
+            con.execute(f"SET temp_directory = '{_q(str(spool))}'")
+            # rows carry their own position; letting DuckDB write in any order is faster
+            con.execute("SET preserve_insertion_order = false")
+            pending = self._plan(known_versions(con, SOURCE))
+            self.on_total(len(pending), sum(o.size for o in pending))
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                for batch in self._batches(pending):
+                    self._run_batch(con, batch, spool, pool)
         return self.stats
 
     def _run_batch(self, con, batch: _Batch, spool: Path, pool: ThreadPoolExecutor) -> None:
