@@ -65,9 +65,10 @@ def _file_stats(lake: Lake, con, tables: list[str]) -> tuple[int, int]:
 def compact(lake: Lake, con: duckdb.DuckDBPyConnection, table: str | None = None) -> CompactResult:
     """Merge small adjacent files, rewrite files carrying deletes, then expire old
     snapshots and remove the files nothing refers to any more."""
-    tables = [table] if table else lake.table_names(con)
-    if table and table not in lake.table_names(con):
+    existing = lake.table_names(con)
+    if table and table not in existing:
         raise LakeError(f"no table {table!r} in the lake at {lake.path}")
+    tables = [table] if table else existing
     n0, b0 = _file_stats(lake, con, tables)
     for t in tables:
         con.execute("CALL ducklake_rewrite_data_files(?, ?)", [ALIAS, t])
@@ -111,7 +112,8 @@ class RetainResult:
 
 def retain(lake: Lake, con: duckdb.DuckDBPyConnection, table: str, older_than: str, today: dt.date | None = None) -> RetainResult:
     """Delete the rows of `table` whose date is older than the age, and their files."""
-    if table not in lake.table_names(con):
+    existing = set(lake.table_names(con))
+    if table not in existing:
         raise LakeError(f"no table {table!r} in the lake at {lake.path}")
     tdef = lake.table_def(table)
     if not tdef or not tdef.retention_column:
@@ -121,7 +123,6 @@ def retain(lake: Lake, con: duckdb.DuckDBPyConnection, table: str, older_than: s
     except OverflowError:
         raise LakeError(f"age {older_than!r} reaches before year 1") from None
     col = tdef.retention_column
-    existing = set(lake.table_names(con))
     with lake.transaction(con):
         n = con.execute(f'SELECT count(*) FROM {ALIAS}."{table}" WHERE "{col}" < ?', [cutoff]).fetchall()[0][0]
         con.execute(f'DELETE FROM {ALIAS}."{table}" WHERE "{col}" < ?', [cutoff])
