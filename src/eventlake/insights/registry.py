@@ -33,7 +33,7 @@ from ..errors import InsightError
 if TYPE_CHECKING:
     from ..engines import Engine
 
-PARAM_TYPES = ("int", "date", "str", "bool")
+PARAM_TYPES = ("int", "date", "timestamp", "str", "bool")
 REQUIRED = "required"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _META = re.compile(r"^--\s*(name|description|param):\s*(.*?)\s*$")
@@ -62,11 +62,14 @@ class Param:
         ok = {
             "int": isinstance(value, int) and not isinstance(value, bool),
             "date": isinstance(value, dt.date) and not isinstance(value, dt.datetime),
+            "timestamp": isinstance(value, dt.datetime),
             "bool": isinstance(value, bool),
             "str": False,
         }[self.type]
         if not ok:
             raise InsightError(f"parameter {self.name!r} of insight {insight!r} must be {_TYPE_WORDS[self.type]}, got {value!r}")
+        if self.type == "timestamp":
+            return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
         if self.type == "int" and value < 0:
             raise InsightError(f"parameter {self.name!r} of insight {insight!r} must not be negative, got {value!r}")
         return value
@@ -128,7 +131,13 @@ class Insight:
         return self.header + self.sql
 
 
-_TYPE_WORDS = {"int": "a non-negative integer", "date": "a date (YYYY-MM-DD or today)", "str": "text", "bool": "true or false"}
+_TYPE_WORDS = {
+    "int": "a non-negative integer",
+    "date": "a date (YYYY-MM-DD or today)",
+    "timestamp": "a UTC timestamp (YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM], YYYY-MM-DD, or now)",
+    "str": "text",
+    "bool": "true or false",
+}
 
 
 def _convert_text(text: str, type_: str, what: str) -> Any:
@@ -141,6 +150,8 @@ def _convert_text(text: str, type_: str, what: str) -> Any:
         return int(value)
     if type_ == "date":
         return parse_date(value, what)
+    if type_ == "timestamp":
+        return parse_timestamp(value, what)
     if type_ == "bool":
         low = value.lower()
         if low in _TRUE:
@@ -162,6 +173,25 @@ def parse_date(text: str, what: str = "date") -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise InsightError(f"{what} must be {_TYPE_WORDS['date']}, got {text!r}") from None
+
+
+def parse_timestamp(text: str, what: str = "timestamp") -> dt.datetime:
+    """An aware UTC datetime from ISO 8601 (`2024-03-01T10:00`, `...Z`, `...+02:00`,
+    a bare date meaning its midnight) or `now`. A time without an offset is UTC."""
+    value = text.strip()
+    if value.lower() == "now":
+        return dt.datetime.now(dt.timezone.utc)
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        value += "T00:00:00"
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?", value):
+            raise ValueError
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InsightError(f"{what} must be {_TYPE_WORDS['timestamp']}, got {text!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
 
 
 # -- loading ---------------------------------------------------------------------

@@ -244,3 +244,14 @@ TABLES: dict[str, TableDef] = {
         INGEST_RUNS,
     )
 }
+
+
+def _add_log_tables() -> None:
+    """The service-log tables are declared next to their parsers (sources/<type>.py)."""
+    from ..sources import log_types
+
+    for logtype in log_types().values():
+        TABLES[logtype.table.name] = logtype.table
+
+
+_add_log_tables()
