@@ -1,0 +1,543 @@
+"""The line ingest every service-log type shares (S3 access, VPC flow, ALB,
+CloudFront): `eventlake ingest <type> PATH_OR_S3_URI...`.
+
+A reader thread fetches each object (local, or downloaded from S3), gunzips it when
+it starts with the gzip magic, and cuts it into lines with numpy — no Python loop per
+line: each block becomes an Arrow array of lines with their 1-based line numbers. The
+main thread hands batches of those arrays to the type's parse SQL in DuckDB (all
+cores), and commits, in one DuckLake transaction per batch, the good records, the
+quarantined lines (with the reason) and the marks of the objects that are complete.
+
+An object is read again only when it is new or changed; before its first new rows
+are committed its old rows and quarantine entries are removed in the same commit, so
+a rerun after a crash (or a changed object) never duplicates. Lines that are not
+UTF-8 or longer than MAX_LINE, and damage such as a truncated gzip, are quarantined
+with a reason; every good line before them still loads. Counts reconcile: records
+read = loaded + quarantined (blank, comment and header lines are not records)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from ..errors import SourceError
+from ..lake import Lake
+from ..lake.catalog import ALIAS
+from .base import PROBLEMS_KEPT, RAW_PREFIX_LIMIT, IngestStats, Quarantined, ingest_run, record_objects, record_quarantine, utcnow
+from .logtypes import FORMAT_COLUMN, FileFormat, LineLog, parsed_columns
+from .stores import SourceObject, Store, open_store
+
+BLOCK = 8 << 20  # bytes read from an object at a time
+MAX_LINE = 1 << 20  # a longer line is quarantined (memory stays bounded)
+HEAD_LINES = 8  # lines of a file given to detect_format
+PREFETCH = 8  # objects fetched ahead (S3 downloads run in parallel)
+QUEUE_DEPTH = 6  # blocks of lines waiting for the parser
+
+
+def _resolve(logtype: LineLog | str) -> LineLog:
+    if isinstance(logtype, str):
+        from . import log_type
+
+        return log_type(logtype)
+    return logtype
+
+
+# -- reading objects into arrays of lines --------------------------------------------
+
+
+@dataclass
+class _Obj:
+    """Per-object state shared by the reader and the committer."""
+
+    obj: SourceObject
+    index: int
+    fmt: FileFormat | None = None
+    records: int = 0  # lines handed to the parser (or quarantined by the reader)
+    loaded: int = 0
+    quarantined: int = 0
+    done: bool = False  # the reader reached its end (or its damage)
+    failed: bool = False  # damaged: unreadable past some point
+    committed: bool = False  # some of its rows were committed in this run
+    marked: bool = False
+
+
+@dataclass
+class _Lines:
+    """A block of record lines of one object, ready for the parser."""
+
+    state: _Obj
+    fmt: str | None
+    line_no: pa.Array  # int64, 1-based
+    line: pa.Array  # string
+    nbytes: int
+
+
+@dataclass
+class _Problems:
+    """Lines (or damage) the reader itself rejects: not UTF-8, too long, corrupt gzip."""
+
+    state: _Obj
+    items: list[Quarantined]
+
+
+@dataclass
+class _Done:
+    state: _Obj
+
+
+def _open_stream(path: Path) -> Iterator[bytes]:
+    """The object's bytes in blocks, gunzipped (all members) when it starts with the
+    gzip magic. Damage raises after every byte before it has been yielded."""
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+        fh.seek(0)
+        if head != b"\x1f\x8b":
+            while chunk := fh.read(BLOCK):
+                yield chunk
+            return
+        z = zlib.decompressobj(wbits=31)
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                if not z.eof:
+                    raise EOFError("compressed file ended before the end-of-stream marker was reached")
+                return
+            data = z.decompress(chunk)
+            while z.eof and z.unused_data:  # concatenated gzip members
+                rest = z.unused_data
+                z = zlib.decompressobj(wbits=31)
+                data += z.decompress(rest)
+            if data:
+                yield data
+
+
+class LineReader:
+    """Cuts one object's content into numbered record lines for a log type."""
+
+    def __init__(self, logtype: LineLog):
+        self.logtype = logtype
+        prefix = logtype.comment_prefix
+        self.comment = prefix.encode() if prefix else None
+
+    def read(self, state: _Obj, path: Path) -> Iterator[_Lines | _Problems]:
+        uri = state.obj.uri
+        carry = b""
+        skipping = False  # inside an over-long line, dropping bytes up to its end
+        next_no = 1  # number of the first line in the next block
+        header_left = 0
+        try:
+            for block in _open_stream(path):
+                data = carry + block if carry else block
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    if skipping:
+                        carry = b""
+                        continue
+                    carry = data
+                    if len(carry) > MAX_LINE:
+                        yield self._too_long(state, next_no, carry)
+                        carry, skipping = b"", True
+                    continue
+                complete, carry = data[: cut + 1], data[cut + 1 :]
+                if skipping:  # the rest of the over-long line ends at the first newline
+                    first = complete.find(b"\n")
+                    complete = complete[first + 1 :]
+                    next_no += 1
+                    skipping = False
+                if len(carry) > MAX_LINE:
+                    skipping = True
+                if complete:
+                    if state.fmt is None:
+                        state.fmt, header_left = self._detect(complete)
+                    out, n, header_left = self._split(state, complete, next_no, header_left)
+                    next_no += n
+                    yield from out
+                if skipping:
+                    yield self._too_long(state, next_no, carry)
+                    carry = b""
+        except (EOFError, zlib.error, OSError) as exc:
+            state.failed = True
+            what = "corrupt or truncated gzip" if not isinstance(exc, OSError) else "cannot read"
+            if state.fmt is None:
+                state.fmt = self.logtype.detect_format([])
+            # the line cut off by the damage is not loaded; its start is kept here
+            state.records += 1
+            yield _Problems(state, [Quarantined(
+                uri, f"line {next_no}", f"{what}: {exc or type(exc).__name__}; the {next_no - 1:,} lines before it were read",
+                carry[:RAW_PREFIX_LIMIT].decode("utf-8", "backslashreplace") if carry and not skipping else None, fatal=True,
+            )])
+            return
+        if skipping:
+            next_no += 1
+        elif carry:  # last line without a newline
+            if state.fmt is None:
+                state.fmt, header_left = self._detect(carry + b"\n")
+            out, _, _ = self._split(state, carry + b"\n", next_no, header_left)
+            yield from out
+        if state.fmt is None:
+            state.fmt = self.logtype.detect_format([])
+
+    def _too_long(self, state: _Obj, line_no: int, start: bytes) -> _Problems:
+        state.records += 1
+        return _Problems(state, [Quarantined(
+            state.obj.uri, f"line {line_no}", f"line is longer than {MAX_LINE:,} bytes",
+            start[:RAW_PREFIX_LIMIT].decode("utf-8", "backslashreplace"),
+        )])
+
+    def _detect(self, data: bytes) -> tuple[FileFormat, int]:
+        head = [
+            ln.rstrip(b"\r").decode("utf-8", "replace")
+            for ln in data[: 1 << 16].split(b"\n", HEAD_LINES)[:HEAD_LINES]
+        ]
+        fmt = self.logtype.detect_format(head)
+        return fmt, fmt.header_lines
+
+    def _split(self, state: _Obj, data: bytes, first_no: int, header_left: int) -> tuple[list, int, int]:
+        """Lines of `data` (which ends with a newline) as record arrays plus the
+        reader's own problems; returns (items, number of lines, header lines left)."""
+        arr = np.frombuffer(data, dtype=np.uint8)
+        nl = np.flatnonzero(arr == 10)
+        n = len(nl)
+        starts = np.empty(n, dtype=np.int64)
+        starts[0] = 0
+        starts[1:] = nl[:-1] + 1
+        ends = nl.copy()
+        has_cr = (ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13)
+        ends[has_cr] -= 1
+        lengths = ends - starts
+        keep = lengths > 0
+        if header_left:
+            keep[: min(header_left, n)] = False
+            header_left = max(0, header_left - n)
+        if self.comment is not None and len(self.comment) == 1:
+            keep &= ~((lengths > 0) & (arr[np.minimum(starts, len(arr) - 1)] == self.comment[0]))
+        out: list = []
+        # bytes that are not part of a kept line's text are dropped, so the kept lines
+        # are contiguous and their offsets are the running sum of their lengths
+        # (a kept line has start < end, and its end comes before the next start)
+        mask = np.zeros(len(arr) + 1, dtype=np.int8)
+        mask[starts[keep]] = 1
+        mask[ends[keep]] = -1
+        text = arr[np.cumsum(mask[:-1], dtype=np.int8).astype(bool)]
+        lens = lengths[keep]
+        offsets = np.zeros(len(lens) + 1, dtype=np.int32)
+        np.cumsum(lens, out=offsets[1:])
+        numbers = np.flatnonzero(keep).astype(np.int64) + first_no
+        lines = pa.StringArray.from_buffers(len(lens), pa.py_buffer(offsets), pa.py_buffer(text))
+        try:
+            lines.validate(full=True)
+        except pa.ArrowInvalid:
+            lines, numbers, bad = _drop_invalid_utf8(state, text, offsets, numbers)
+            if bad:
+                out.append(_Problems(state, bad))
+                state.records += len(bad)
+        if len(lines):
+            state.records += len(lines)
+            fmt = state.fmt.key if state.fmt else None
+            out.append(_Lines(state, fmt, pa.array(numbers, pa.int64()), lines, int(lens.sum())))
+        return out, n, header_left
+
+
+def _drop_invalid_utf8(state: _Obj, text: np.ndarray, offsets: np.ndarray, numbers: np.ndarray):
+    """The lines that are valid UTF-8, and a quarantine entry for each that is not."""
+    raw = text.tobytes()
+    good: list[str] = []
+    good_no: list[int] = []
+    bad: list[Quarantined] = []
+    for i in range(len(numbers)):
+        chunk = raw[offsets[i] : offsets[i + 1]]
+        try:
+            good.append(chunk.decode("utf-8"))
+            good_no.append(int(numbers[i]))
+        except UnicodeDecodeError as exc:
+            bad.append(Quarantined(
+                state.obj.uri, f"line {int(numbers[i])}", f"line is not valid UTF-8 (byte 0x{chunk[exc.start]:02x} at column {exc.start + 1})",
+                chunk[:RAW_PREFIX_LIMIT].decode("utf-8", "backslashreplace"),
+            ))
+    return pa.array(good, pa.string()), np.array(good_no, dtype=np.int64), bad
+
+
+# -- the ingest ------------------------------------------------------------------------
+
+
+@dataclass
+class _Pending:
+    items: list[_Lines] = field(default_factory=list)
+    problems: list[Quarantined] = field(default_factory=list)
+    nbytes: int = 0
+    states: dict[int, _Obj] = field(default_factory=dict)  # objects with something in this batch
+
+
+class LineIngest:
+    """One `eventlake ingest <type>` run over one or more locations."""
+
+    def __init__(
+        self,
+        lake: Lake,
+        logtype: LineLog | str,
+        locations: list[str],
+        *,
+        endpoint_url: str | None = None,
+        batch_mb: int = 64,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        on_total: Callable[[int, int], None] | None = None,
+    ):
+        self.lake = lake
+        self.logtype = _resolve(logtype)
+        self.stores: list[Store] = [open_store(loc, endpoint_url) for loc in locations]
+        self.batch_bytes = max(1, batch_mb) << 20
+        self.since, self.until = since, until
+        self.on_progress = on_progress or (lambda files, nbytes: None)
+        self.on_total = on_total or (lambda files, nbytes: None)
+        self.stats = IngestStats(self.logtype.name)
+        self.table = f'{ALIAS}."{self.logtype.table.name}"'
+        self._reread: set[str] = set()  # objects seen before: their old rows go first
+        self._columns = parsed_columns(self.logtype)
+
+    # -- planning -------------------------------------------------------------
+    def plan(self, known: dict[str, tuple[str, str]]) -> list[SourceObject]:
+        pending: list[tuple[tuple, SourceObject]] = []
+        seen: set[str] = set()
+        for store in self.stores:
+            for obj in store.list():
+                if obj.uri in seen:
+                    continue
+                seen.add(obj.uri)
+                why = self.logtype.skip_reason(obj.key)
+                layout = self.logtype.layout(obj.key)
+                if why is None and layout.date is not None:
+                    if self.since and layout.date < self.since:
+                        why = "before --since"
+                    elif self.until and layout.date > self.until:
+                        why = "after --until"
+                if why:
+                    self.stats.files_skipped += 1
+                    self.stats.skip_reasons[why] = self.stats.skip_reasons.get(why, 0) + 1
+                    continue
+                version, status = known.get(obj.uri, (None, None))
+                if version == obj.version and status != "partial":
+                    self.stats.files_unchanged += 1
+                    continue
+                if version is not None:
+                    self._reread.add(obj.uri)
+                # delivery order (date, hour) so each commit touches few date partitions
+                pending.append(((layout.date or dt.date.min, layout.hour or 0, obj.uri), obj))
+        pending.sort(key=lambda p: p[0])
+        return [o for _, o in pending]
+
+    def _known(self, con) -> dict[str, tuple[str, str]]:
+        rows = con.execute(
+            f"SELECT uri, arg_max(version, ingested_at), arg_max(status, ingested_at) FROM {ALIAS}.ingested_objects "
+            "WHERE source = ? GROUP BY uri",
+            [self.logtype.name],
+        ).fetchall()
+        return {u: (v, s) for u, v, s in rows}
+
+    # -- running --------------------------------------------------------------
+    def run(self) -> IngestStats:
+        with ingest_run(self.lake, self.stats) as (con, spool):
+            con.execute(f"SET temp_directory = '{str(spool).replace(chr(39), chr(39) * 2)}'")
+            con.execute("SET preserve_insertion_order = false")
+            objects = self.plan(self._known(con))
+            self.on_total(len(objects), sum(o.size for o in objects))
+            items: queue.Queue = queue.Queue(maxsize=QUEUE_DEPTH)
+            stop = threading.Event()
+            reader = threading.Thread(target=self._read_all, args=(objects, spool, items, stop), daemon=True)
+            reader.start()
+            try:
+                self._consume(con, items)
+            finally:
+                stop.set()
+                while reader.is_alive():  # unblock a reader waiting on a full queue
+                    try:
+                        items.get(timeout=0.1)
+                    except queue.Empty:
+                        pass
+                reader.join()
+        return self.stats
+
+    def _read_all(self, objects: list[SourceObject], spool: Path, items: queue.Queue, stop: threading.Event) -> None:
+        """Reader thread: every object's lines, in order, then None (or the error)."""
+        reader = LineReader(self.logtype)
+
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    items.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        try:
+            with ThreadPoolExecutor(max_workers=PREFETCH) as pool:
+                futures = [pool.submit(o.store.fetch, o, spool) for o in objects[:PREFETCH]]
+                for i, obj in enumerate(objects):
+                    if i + PREFETCH < len(objects):
+                        futures.append(pool.submit(objects[i + PREFETCH].store.fetch, objects[i + PREFETCH], spool))
+                    path = futures[i].result()
+                    futures[i] = None  # type: ignore[call-overload]
+                    state = _Obj(obj, i)
+                    try:
+                        for item in reader.read(state, path):
+                            if not put(item):
+                                return
+                    finally:
+                        if not obj.store.is_local():
+                            path.unlink(missing_ok=True)
+                    state.done = True
+                    if not put(_Done(state)):
+                        return
+            put(None)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            put(exc)
+
+    def _consume(self, con, items: queue.Queue) -> None:
+        pending = _Pending()
+        while True:
+            item = items.get()
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            pending.states[item.state.index] = item.state
+            if isinstance(item, _Lines):
+                pending.items.append(item)
+                pending.nbytes += item.nbytes
+            elif isinstance(item, _Problems):
+                pending.problems.extend(item.items)
+                item.state.quarantined += len(item.items)
+            if pending.nbytes >= self.batch_bytes:
+                self._commit(con, pending)
+                pending = _Pending()
+        if pending.states:
+            self._commit(con, pending)
+
+    # -- one commit -----------------------------------------------------------
+    def _parse(self, con, pending: _Pending) -> None:
+        """Parse the batch into the temp table `norm` (all formats together)."""
+        by_fmt: dict[str | None, list[_Lines]] = {}
+        for it in pending.items:
+            by_fmt.setdefault(it.fmt, []).append(it)
+        cols = ", ".join(f'"{c}"' for c in self._columns)
+        con.execute("DROP TABLE IF EXISTS norm")
+        created = False
+        for fmt, group in by_fmt.items():
+            batch = pa.table({
+                "source_object": pa.chunked_array([
+                    pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(g.line), np.int32)), pa.array([g.state.obj.uri]))
+                    for g in group
+                ]),
+                "line_no": pa.chunked_array([g.line_no for g in group]),
+                "line": pa.chunked_array([g.line for g in group]),
+            })
+            con.register("lines", batch)
+            try:
+                select = (
+                    f"SELECT CAST(source_object AS VARCHAR) AS source_object, line_no, line AS raw_line, {cols}, "
+                    f"CAST(? AS VARCHAR) AS log_format, reason FROM ({self.logtype.parse_sql(fmt)})"
+                )
+                if created:
+                    con.execute(f"INSERT INTO norm {select}", [fmt])
+                else:
+                    con.execute(f"CREATE TEMP TABLE norm AS {select}", [fmt])
+                    created = True
+            finally:
+                con.unregister("lines")
+        if not created:
+            con.execute(
+                "CREATE TEMP TABLE norm AS SELECT CAST(NULL AS VARCHAR) AS source_object, CAST(NULL AS BIGINT) AS line_no, "
+                "CAST(NULL AS VARCHAR) AS raw_line, CAST(NULL AS VARCHAR) AS log_format, CAST(NULL AS VARCHAR) AS reason WHERE false"
+            )
+
+    def _commit(self, con, pending: _Pending) -> None:
+        self._parse(con, pending)
+        # a good row must have a date to be placed in a partition
+        if pending.items:
+            con.execute("UPDATE norm SET reason = 'record has no date' WHERE reason IS NULL AND event_date IS NULL")
+        per_file = {u: (n, q) for u, n, q in con.execute(
+            "SELECT source_object, count(*), count(reason) FROM norm GROUP BY 1"
+        ).fetchall()}
+        n_bad = sum(q for _, q in per_file.values())
+        bad = con.execute(
+            "SELECT source_object, line_no, reason FROM norm WHERE reason IS NOT NULL ORDER BY 1, 2 LIMIT ?", [PROBLEMS_KEPT]
+        ).fetchall() if n_bad else []
+        states = list(pending.states.values())
+        first_time = [s for s in states if not s.committed and s.obj.uri in self._reread]
+        now = utcnow()
+        table_cols = [c for c in self.logtype.table.column_names if c != "ingested_at"]
+        if not self.logtype.has_format:
+            table_cols = [c for c in table_cols if c != FORMAT_COLUMN[0]]
+        col_list = ", ".join(f'"{c}"' for c in table_cols)
+        with self.lake.transaction(con):
+            for s in first_time:
+                con.execute(f"DELETE FROM {self.table} WHERE source_object = ?", [s.obj.uri])
+                con.execute(f"DELETE FROM {ALIAS}.quarantine WHERE source = ? AND source_object = ?", [self.logtype.name, s.obj.uri])
+            if pending.items:
+                con.execute(
+                    f'INSERT INTO {self.table} ({col_list}, "ingested_at") SELECT {col_list}, ? FROM norm WHERE reason IS NULL',
+                    [now],
+                )
+            if n_bad:
+                con.execute(
+                    f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at) "
+                    f"SELECT ?, source_object, 'line ' || CAST(line_no AS VARCHAR), reason, left(raw_line, {RAW_PREFIX_LIMIT}), ?, ? "
+                    "FROM norm WHERE reason IS NOT NULL",
+                    [self.logtype.name, self.stats.run_id, now],
+                )
+            record_quarantine(con, self.logtype.name, self.stats.run_id, pending.problems)
+            marks = []
+            for s in states:
+                n, q = per_file.get(s.obj.uri, (0, 0))
+                s_loaded, s_q = s.loaded + n - q, s.quarantined + q
+                if s.done:
+                    status = "failed" if s.failed else "loaded"
+                elif not s.committed:
+                    status = "partial"  # a rerun after a crash reads it again, old rows first
+                else:
+                    continue
+                marks.append((s.obj.uri, s.obj.size, s.obj.version, status, s.records, s_loaded, 0, s_q))
+            record_objects(con, self.logtype.name, self.stats.run_id, marks)
+        con.execute("DROP TABLE norm")
+        # counts, once the commit has succeeded
+        st = self.stats
+        n_rows = sum(n for n, _ in per_file.values())
+        st.records_read += n_rows + len(pending.problems)
+        st.records_loaded += n_rows - n_bad
+        st.records_quarantined += n_bad + len(pending.problems)
+        st.add_problems(
+            [f"{u} at line {no}: {why}" for u, no, why in bad] + [q.message() for q in pending.problems],
+            more=n_bad - len(bad),
+        )
+        done_files, done_bytes = 0, 0
+        for s in states:
+            n, q = per_file.get(s.obj.uri, (0, 0))
+            s.loaded += n - q
+            s.quarantined += q
+            s.committed = True
+            if s.done and not s.marked:
+                s.marked = True
+                st.files_read += 1
+                st.files_failed += int(s.failed)
+                st.bytes_read += s.obj.size
+                done_files += 1
+                done_bytes += s.obj.size
+        if done_files:
+            self.on_progress(done_files, done_bytes)
+
+
+def ingest_lines(lake: Lake, logtype: LineLog | str, locations: Iterable[str], **options) -> IngestStats:
+    """Ingest service logs of one type (name or LineLog) from local paths and s3:// URIs."""
+    return LineIngest(lake, logtype, list(locations), **options).run()
