@@ -26,6 +26,8 @@ COMMAND_GROUPS: list[tuple[str, str]] = [
     ("sql", "eventlake.cli.sql"),
     ("lake", "eventlake.cli.lake"),
     ("ingest", "eventlake.cli.ingest"),
+    ("reparse", "eventlake.cli.reparse"),
+    ("check", "eventlake.cli.check"),
     ("insights", "eventlake.cli.insights"),
     ("extract", "eventlake.cli.extract"),
     ("demo", "eventlake.cli.demo"),

@@ -6,6 +6,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..errors import EventlakeError
+from ..sources import LOG_TYPE_MODULES
 from ..sources.base import IngestStats
 from .common import console, err_console, state
 
@@ -37,6 +38,30 @@ def _progress() -> Progress:
     )
 
 
+def _check_sizes(batch_mb: int | None, memory_mb: int | None) -> None:
+    if batch_mb is not None and batch_mb <= 0:
+        raise EventlakeError(f"--batch-mb must be a positive number of megabytes, got {batch_mb}")
+    if memory_mb is not None and memory_mb < 64:
+        raise EventlakeError(f"--memory-mb must be at least 64, got {memory_mb}")
+
+
+def _run_with_progress(name: str, make_job) -> IngestStats:
+    """Run `make_job(on_progress=..., on_total=...)`'s job under a progress bar."""
+    with _progress() as progress:
+        task = progress.add_task(name, total=None, files=0)
+        done = {"files": 0}
+
+        def on_total(files: int, nbytes: int) -> None:
+            progress.update(task, total=nbytes, files=f"0/{files}")
+            done["total"] = files
+
+        def on_progress(files: int, nbytes: int) -> None:
+            done["files"] += files
+            progress.update(task, advance=nbytes, files=f"{done['files']}/{done.get('total', '?')}")
+
+        return make_job(on_progress=on_progress, on_total=on_total).run()
+
+
 @app.command("cloudtrail")
 def cloudtrail(
     locations: list[str] = typer.Argument(..., help="Folders, files or s3://bucket/prefix URIs in the CloudTrail delivery layout."),
@@ -49,29 +74,46 @@ def cloudtrail(
     from ..sources.cloudtrail import CloudTrailIngest
 
     settings = state.settings()
-    if batch_mb is not None and batch_mb <= 0:
-        raise EventlakeError(f"--batch-mb must be a positive number of megabytes, got {batch_mb}")
-    if memory_mb is not None and memory_mb < 64:
-        raise EventlakeError(f"--memory-mb must be at least 64, got {memory_mb}")
+    _check_sizes(batch_mb, memory_mb)
     lake = state.lake(memory_limit=f"{memory_mb or settings.memory_mb}MB", threads=2)
-    with _progress() as progress:
-        task = progress.add_task("cloudtrail", total=None, files=0)
-        done = {"files": 0}
-
-        def on_total(files: int, nbytes: int) -> None:
-            progress.update(task, total=nbytes, files=f"0/{files}")
-            done["total"] = files
-
-        def on_progress(files: int, nbytes: int) -> None:
-            done["files"] += files
-            progress.update(task, advance=nbytes, files=f"{done['files']}/{done.get('total', '?')}")
-
-        job = CloudTrailIngest(
-            lake, locations, endpoint_url=endpoint_url, batch_mb=batch_mb or settings.batch_mb,
-            on_progress=on_progress, on_total=on_total,
-        )
-        stats = job.run()
+    stats = _run_with_progress("cloudtrail", lambda **cb: CloudTrailIngest(
+        lake, locations, endpoint_url=endpoint_url, batch_mb=batch_mb or settings.batch_mb, **cb,
+    ))
     report(stats, strict)
+
+
+def _add_log_command(name: str) -> None:
+    """`eventlake ingest <name>` for one service-log type (see sources.LOG_TYPE_MODULES)."""
+    from ..sources import log_type
+
+    logtype = log_type(name)
+
+    def command(
+        locations: list[str] = typer.Argument(..., help="Folders, files or s3://bucket/prefix URIs (plain or gzip files, any AWS delivery layout)."),
+        endpoint_url: str = typer.Option(None, "--endpoint-url", help="S3-compatible endpoint (e.g. http://127.0.0.1:9000)."),
+        since: str = typer.Option(None, "--since", help="Skip objects whose delivery folder or name dates them before this day (YYYY-MM-DD)."),
+        until: str = typer.Option(None, "--until", help="Skip objects dated after this day (YYYY-MM-DD)."),
+        strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any line was quarantined."),
+        batch_mb: int = typer.Option(None, "--batch-mb", help="MB of log lines parsed per commit (default 64)."),
+        memory_mb: int = typer.Option(None, "--memory-mb", help="DuckDB memory limit in MB while ingesting (default from config, 384)."),
+    ) -> None:
+        from ..insights.registry import parse_date
+        from ..sources.lines import LineIngest
+
+        settings = state.settings()
+        _check_sizes(batch_mb, memory_mb)
+        lo = parse_date(since, "--since") if since else None
+        hi = parse_date(until, "--until") if until else None
+        if lo and hi and lo > hi:
+            raise EventlakeError(f"--since {lo} is after --until {hi}")
+        lake = state.lake(memory_limit=f"{memory_mb or settings.memory_mb}MB", threads=2)
+        stats = _run_with_progress(name, lambda **cb: LineIngest(
+            lake, logtype, locations, endpoint_url=endpoint_url, batch_mb=batch_mb or 64, since=lo, until=hi, **cb,
+        ))
+        report(stats, strict)
+
+    command.__doc__ = f"Ingest {logtype.description or name} into {logtype.table.name}."
+    app.command(name)(command)
 
 
 @app.command("bi-metadata")
@@ -85,3 +127,7 @@ def bi_metadata(
 
     stats = ingest_bi(state.lake(), locations, endpoint_url=endpoint_url)
     report(stats, strict)
+
+
+for _name in LOG_TYPE_MODULES:
+    _add_log_command(_name)

@@ -6,6 +6,7 @@ import pyarrow as pa
 import typer
 
 from ..engines import get_engine
+from ..errors import EventlakeError
 from ..insights import get_insight, list_insights
 from ..insights.registry import parse_date
 from ..output import write_result
@@ -15,12 +16,22 @@ app = typer.Typer(help="List and run the ready-made insights (parameterized SQL 
 
 
 @app.command("list")
-def list_(fmt: str = FORMAT_OPTION, output: str = OUTPUT_OPTION) -> None:
-    """List the insights with their parameters (type and default) and description."""
+def list_(
+    fmt: str = FORMAT_OPTION,
+    output: str = OUTPUT_OPTION,
+    category: str = typer.Option(None, "--category", "-c", help="Only this category (bi, cloudtrail, s3-access, vpc-flow, alb, cloudfront, ...)."),
+) -> None:
+    """List the insights with their category, parameters (type and default) and description."""
     insights = list_insights()
+    if category:
+        known = sorted({i.category for i in insights})
+        insights = [i for i in insights if i.category == category]
+        if not insights:
+            raise EventlakeError(f"no insights in category {category!r}; categories: {', '.join(known)}")
     table = pa.table(
         {
             "name": [i.name for i in insights],
+            "category": [i.category for i in insights],
             "params": [", ".join(p.describe() for p in i.params) for i in insights],
             "description": [i.description for i in insights],
         }

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import queue
+import shutil
 import threading
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -541,3 +543,110 @@ class LineIngest:
 def ingest_lines(lake: Lake, logtype: LineLog | str, locations: Iterable[str], **options) -> IngestStats:
     """Ingest service logs of one type (name or LineLog) from local paths and s3:// URIs."""
     return LineIngest(lake, logtype, list(locations), **options).run()
+
+
+# -- reparse ---------------------------------------------------------------------------
+
+
+@dataclass
+class ReparseStats:
+    """What `eventlake reparse TABLE` did: rows re-parsed from raw_line, how many stay
+    loaded, how many no longer parse (moved to quarantine), and how many quarantined
+    lines parse now (moved into the table)."""
+
+    table: str
+    rows: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    recovered: int = 0
+    elapsed: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.table}: {self.rows:,} rows re-parsed from raw_line, {self.loaded:,} loaded, "
+            f"{self.quarantined:,} moved to quarantine; {self.recovered:,} quarantined lines now parse and were loaded "
+            f"({self.elapsed:,.1f}s)"
+        )
+
+
+def reparse(lake: Lake, logtype: LineLog | str) -> ReparseStats:
+    """Rebuild a service-log table from its raw lines with the current parser, in one
+    commit. Rows that no longer parse move to quarantine; quarantined lines of types
+    with a fixed format (kept whole) are parsed again and load when they now pass."""
+    logtype = _resolve(logtype)
+    started = time.perf_counter()
+    stats = ReparseStats(logtype.table.name)
+    table = f'{ALIAS}."{logtype.table.name}"'
+    cols = parsed_columns(logtype)
+    col_sql = ", ".join(f'"{c}"' for c in cols)
+    table_cols = [c for c in logtype.table.column_names if c != "ingested_at" and (logtype.has_format or c != FORMAT_COLUMN[0])]
+    col_list = ", ".join(f'"{c}"' for c in table_cols)
+    with lake.writer_lock():
+        con = lake.connect(create=True)
+        try:
+            lake.ensure_tables(con, [logtype.table.name])
+            spool = lake.spool_dir()
+            con.execute(f"SET temp_directory = '{str(spool).replace(chr(39), chr(39) * 2)}'")
+            fmts: list[str | None] = (
+                [f for (f,) in con.execute(f"SELECT DISTINCT {FORMAT_COLUMN[0]} FROM {table}").fetchall()]
+                if logtype.has_format else [None]
+            )
+            con.execute("DROP TABLE IF EXISTS norm")
+            con.execute(
+                "CREATE TEMP TABLE norm AS SELECT CAST(NULL AS VARCHAR) AS source_object, CAST(NULL AS BIGINT) AS line_no, "
+                f"CAST(NULL AS VARCHAR) AS raw_line, * EXCLUDE (source_object, line_no, raw_line, ingested_at), "
+                "CAST(NULL AS VARCHAR) AS reason, false AS from_quarantine "
+                f"FROM {table} WHERE false"
+            )
+            fmt_col = f', CAST(? AS VARCHAR) AS "{FORMAT_COLUMN[0]}"' if logtype.has_format else ""
+            for fmt in fmts:
+                where = f"WHERE {FORMAT_COLUMN[0]} IS NOT DISTINCT FROM ?" if logtype.has_format else ""
+                src = f"(SELECT source_object, line_no, raw_line AS line FROM {table} {where})"
+                con.execute(
+                    f"INSERT INTO norm BY NAME SELECT source_object, line_no, line AS raw_line, {col_sql}{fmt_col}, reason, "
+                    f"false AS from_quarantine FROM (WITH lines AS {src} SELECT * FROM ({logtype.parse_sql(fmt)}))",
+                    [fmt, fmt] if logtype.has_format else [],
+                )
+            if not logtype.has_format:
+                # quarantined lines kept whole (shorter than the raw prefix limit)
+                src = (
+                    f"(SELECT source_object, CAST(substr(position, 6) AS BIGINT) AS line_no, raw AS line FROM {ALIAS}.quarantine "
+                    f"WHERE source = ? AND position LIKE 'line %' AND raw IS NOT NULL AND length(raw) < {RAW_PREFIX_LIMIT})"
+                )
+                con.execute(
+                    f"INSERT INTO norm BY NAME SELECT source_object, line_no, line AS raw_line, {col_sql}, reason, true AS from_quarantine "
+                    f"FROM (WITH lines AS {src} SELECT * FROM ({logtype.parse_sql(None)})) WHERE reason IS NULL AND event_date IS NOT NULL",
+                    [logtype.name],
+                )
+            con.execute("UPDATE norm SET reason = 'record has no date' WHERE reason IS NULL AND event_date IS NULL")
+            rows, loaded, recovered = con.execute(
+                "SELECT count(*) FILTER (WHERE NOT from_quarantine), count(*) FILTER (WHERE reason IS NULL AND NOT from_quarantine), "
+                "count(*) FILTER (WHERE from_quarantine) FROM norm"
+            ).fetchall()[0]
+            now = utcnow()
+            run_id = IngestStats(logtype.name).run_id
+            with lake.transaction(con):
+                con.execute(f"DELETE FROM {table}")
+                con.execute(
+                    f'INSERT INTO {table} ({col_list}, "ingested_at") SELECT {col_list}, ? FROM norm WHERE reason IS NULL', [now]
+                )
+                con.execute(
+                    f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at) "
+                    f"SELECT ?, source_object, 'line ' || CAST(line_no AS VARCHAR), reason, left(raw_line, {RAW_PREFIX_LIMIT}), ?, ? "
+                    "FROM norm WHERE reason IS NOT NULL",
+                    [logtype.name, run_id, now],
+                )
+                if recovered:
+                    con.execute(
+                        f"DELETE FROM {ALIAS}.quarantine q WHERE q.source = ? AND EXISTS (SELECT 1 FROM norm n WHERE n.from_quarantine "
+                        "AND n.source_object = q.source_object AND q.position = 'line ' || CAST(n.line_no AS VARCHAR))",
+                        [logtype.name],
+                    )
+            con.execute("DROP TABLE norm")
+        finally:
+            con.close()
+            shutil.rmtree(spool, ignore_errors=True)
+    stats.rows, stats.loaded, stats.recovered = rows, loaded, recovered
+    stats.quarantined = rows - loaded
+    stats.elapsed = time.perf_counter() - started
+    return stats
