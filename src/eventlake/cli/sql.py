@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
         output: str = OUTPUT_OPTION,
         spark_master: str = SPARK_MASTER_OPTION,
         explain: bool = typer.Option(False, "--explain", help="Print the engine's query plan instead of running it."),
+        analyze: bool = typer.Option(False, "--analyze", help="With --explain: run the query and show what each step did (DuckDB: rows, time, data files read after date pruning)."),
     ) -> None:
         """Run a SQL query over the lake with DuckDB (default) or Spark."""
         settings = state.settings()
@@ -26,7 +27,7 @@ def register(app: typer.Typer) -> None:
         eng = get_engine(engine, lake, **options)
         try:
             if explain:
-                console.print(eng.explain(query), markup=False)
+                console.print(eng.explain(query, analyze=analyze), markup=False)
                 return
             result = eng.query(query)
             write_result(result, fmt, output, console)

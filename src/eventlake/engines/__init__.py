@@ -25,8 +25,9 @@ class Engine(Protocol):
         """Run one SELECT written in DuckDB's dialect with named $parameters bound."""
         ...
 
-    def explain(self, sql: str, params: dict | None = None) -> str:
-        """The engine's plan for the query."""
+    def explain(self, sql: str, params: dict | None = None, analyze: bool = False) -> str:
+        """The engine's plan for the query; `analyze` runs it (DuckDB) and adds what
+        each step did, e.g. the data files a scan read after partition pruning."""
         ...
 
     def close(self) -> None:

@@ -93,10 +93,10 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise QueryError(_clean(exc)) from None
 
-    def explain(self, sql: str, params: dict | None = None) -> str:
+    def explain(self, sql: str, params: dict | None = None, analyze: bool = False) -> str:
         _only_one_select(sql)
         try:
-            rows = self.con.execute("EXPLAIN " + sql, params or None).fetchall()
+            rows = self.con.execute(("EXPLAIN ANALYZE " if analyze else "EXPLAIN ") + sql, params or None).fetchall()
         except duckdb.Error as exc:
             raise QueryError(_clean(exc)) from None
         return "\n".join(r[1] for r in rows)

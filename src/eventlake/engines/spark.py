@@ -254,7 +254,9 @@ class SparkEngine:
             raise self._error(exc, tr) from None
         return _utc(table)
 
-    def explain(self, sql: str, params: dict | None = None) -> str:
+    def explain(self, sql: str, params: dict | None = None, analyze: bool = False) -> str:
+        """The formatted physical plan (PartitionFilters show date pruning); with
+        `analyze`, the plan with cost statistics (Spark plans, it does not run)."""
         tr = translate(sql)
         args = bind_parameters(tr, params)
         self._ensure_current()
@@ -262,7 +264,7 @@ class SparkEngine:
         try:
             df = self.spark.sql(tr.sql, args=args or None)
             with contextlib.redirect_stdout(out):
-                df.explain(mode="formatted")
+                df.explain(mode="cost" if analyze else "formatted")
         except Exception as exc:
             raise self._error(exc, tr) from None
         return f"-- Spark SQL (translated from DuckDB's dialect):\n{tr.sql}\n\n{out.getvalue().rstrip()}"
