@@ -1,5 +1,6 @@
 -- name: dashboard_viewers
 -- description: Who viewed a dashboard over the last N days: per dashboard and viewer, views, first and last view, and the viewer's QuickSight user and role.
+-- category: bi
 -- param: dashboard_id str * Dashboard id to report on, or * for every dashboard
 -- param: days int 90 Length of the window in days, ending on as_of
 -- param: as_of date today Day the window ends (inclusive, UTC)

@@ -1,5 +1,6 @@
 -- name: idle_authors
 -- description: Author seats (roles AUTHOR and ADMIN, which QuickSight bills as authors, plus their _PRO variants) with no login, view or edit in the last N days: fixed monthly fees to reclaim.
+-- category: bi
 -- param: idle_days int 60 Days without activity that make an author idle, ending on as_of
 -- param: as_of date today Day the window ends (inclusive, UTC)
 --

@@ -1,5 +1,6 @@
 -- name: logins_without_views
 -- description: Readers who logged in over the last N days (federated AssumeRoleWithSAML or console sign-in) and viewed no dashboard within M minutes after a login.
+-- category: bi
 -- param: minutes int 30 Minutes after a login in which a dashboard view counts
 -- param: days int 30 Length of the window of logins in days, ending on as_of
 -- param: as_of date today Day the window ends (inclusive, UTC)

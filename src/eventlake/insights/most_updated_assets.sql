@@ -1,5 +1,6 @@
 -- name: most_updated_assets
 -- description: Dashboards and analyses ranked by create/update/delete events over the last N days, one row per asset and event name.
+-- category: bi
 -- param: days int 30 Length of the window in days, ending on as_of
 -- param: as_of date today Day the window ends (inclusive, UTC)
 --

@@ -1,5 +1,6 @@
 -- name: most_viewed_dashboards
 -- description: Dashboards ranked by views (successful QuickSight GetDashboard events) and distinct viewers over the last N days.
+-- category: bi
 -- param: days int 30 Length of the window in days, ending on as_of
 -- param: as_of date today Day the window ends (inclusive, UTC)
 --

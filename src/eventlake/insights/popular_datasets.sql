@@ -1,5 +1,6 @@
 -- name: popular_datasets
 -- description: Datasets ranked by views over the last N days of the dashboards and analyses that use them, then by how many dashboards and analyses use them.
+-- category: bi
 -- param: days int 30 Length of the window in days, ending on as_of
 -- param: as_of date today Day the window ends (inclusive, UTC)
 --

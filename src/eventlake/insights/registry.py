@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 PARAM_TYPES = ("int", "date", "timestamp", "str", "bool")
 REQUIRED = "required"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_META = re.compile(r"^--\s*(name|description|param):\s*(.*?)\s*$")
+_CATEGORY = re.compile(r"^[a-z][a-z0-9-]*$")
+_META = re.compile(r"^--\s*(name|description|param|category):\s*(.*?)\s*$")
 _PLACEHOLDER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
@@ -89,6 +90,7 @@ class Insight:
     sql: str
     path: Path | None = None
     header: str = field(default="", repr=False)
+    category: str = "general"  # e.g. bi, cloudtrail, s3-access: what `insights list --category` filters on
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -200,7 +202,7 @@ def parse_timestamp(text: str, what: str = "timestamp") -> dt.datetime:
 def parse_insight(text: str, source: str, path: Path | None = None) -> Insight:
     """An Insight from the text of a `.sql` file; `source` names it in errors."""
     lines = text.splitlines(keepends=True)
-    meta: dict[str, list[str]] = {"name": [], "description": [], "param": []}
+    meta: dict[str, list[str]] = {"name": [], "description": [], "param": [], "category": []}
     n = 0
     for n, line in enumerate(lines):  # the header: leading comment and blank lines
         stripped = line.strip()
@@ -233,7 +235,10 @@ def parse_insight(text: str, source: str, path: Path | None = None) -> Insight:
         raise InsightError(f"{source}: SQL uses undeclared parameter(s) {', '.join('$' + u for u in sorted(used - declared))}")
     if declared - used:
         raise InsightError(f"{source}: parameter(s) {', '.join(sorted(declared - used))} declared but not used in the SQL")
-    return Insight(name=name, description=description, params=params, sql=sql, path=path, header=header)
+    if len(meta["category"]) > 1 or (meta["category"] and not _CATEGORY.match(meta["category"][0])):
+        raise InsightError(f"{source}: at most one '-- category: <lowercase-word>' line")
+    category = meta["category"][0] if meta["category"] else "general"
+    return Insight(name=name, description=description, params=params, sql=sql, path=path, header=header, category=category)
 
 
 def _parse_param(spec: str, source: str) -> Param:

@@ -1,5 +1,6 @@
 -- name: unused_datasets
 -- description: Datasets not used by any dashboard or analysis that was viewed, opened or edited in the last N days, largest SPICE capacity first: the cost to reclaim.
+-- category: bi
 -- param: days int 90 Days without use that make a dataset unused, ending on as_of
 -- param: as_of date today Day the window ends (inclusive, UTC)
 --

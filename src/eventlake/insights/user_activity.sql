@@ -1,5 +1,6 @@
 -- name: user_activity
 -- description: Every BI user of the users snapshot in effect on as_of with role, last login, last view, last edit, counts over the last N days and whether they are active or idle in that window.
+-- category: bi
 -- param: days int 30 Length of the window in days, ending on as_of; a user with no login, view or edit in it is idle
 -- param: as_of date today Day the window ends (inclusive, UTC)
 --
