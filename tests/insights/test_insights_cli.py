@@ -29,7 +29,19 @@ def test_list_shows_names_params_and_defaults():
     rows = {r["name"]: r for r in json.loads(result.stdout)}
     assert rows["idle_authors"]["params"] == "idle_days int = 60, as_of date = today"
     assert "AUTHOR and ADMIN" in rows["idle_authors"]["description"]
-    assert len(rows) == 8
+    assert rows["idle_authors"]["category"] == "bi"
+
+
+def test_list_one_category():
+    result = invoke("insights", "list", "--category", "bi", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert sorted(r["name"] for r in json.loads(result.stdout)) == [
+        "dashboard_viewers", "idle_authors", "logins_without_views", "most_updated_assets",
+        "most_viewed_dashboards", "popular_datasets", "unused_datasets", "user_activity",
+    ]
+    result = invoke("insights", "list", "--category", "nope")
+    assert result.exit_code != 0
+    assert "no insights in category 'nope'; categories: bi, " in str(result.exception)
 
 
 def test_list_table(tmp_path):

@@ -22,7 +22,9 @@ EXPECTED = [
 
 
 def test_list_insights_sorted_with_metadata():
-    insights = list_insights()
+    everything = list_insights()
+    assert [i.name for i in everything] == sorted(i.name for i in everything)
+    insights = [i for i in everything if i.category == "bi"]
     assert [i.name for i in insights] == EXPECTED
     for i in insights:
         assert isinstance(i, Insight)
@@ -121,3 +123,36 @@ def test_parse_insight_errors(text, words):
 def test_json_paths_are_not_parameters():
     insight = parse_insight("-- name: q\n-- description: d\nSELECT x->>'$.a.b', json_extract_string(x, '$.c') FROM t\n", "q.sql")
     assert insight.params == [] and insight.bind({}) == {}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2024-03-01T10:00", dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.timezone.utc)),
+        ("2024-03-01 10:00:30Z", dt.datetime(2024, 3, 1, 10, 0, 30, tzinfo=dt.timezone.utc)),
+        ("2024-03-01T12:00:00+02:00", dt.datetime(2024, 3, 1, 10, 0, tzinfo=dt.timezone.utc)),
+        ("2024-03-01", dt.datetime(2024, 3, 1, tzinfo=dt.timezone.utc)),
+    ],
+)
+def test_timestamp_params_are_utc(text, expected):
+    ins = parse_insight(
+        "-- name: t\n-- description: d\n-- param: start_time timestamp 2024-01-01T00:00 Start\nSELECT $start_time AS t\n", "t.sql"
+    )
+    got = ins.bind({"start_time": text})["start_time"]
+    assert got == expected and got.utcoffset() == dt.timedelta(0)
+    assert ins.bind({})["start_time"] == dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    assert ins.bind({"start_time": dt.datetime(2024, 5, 1, 8, 0)})["start_time"] == dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.timezone.utc)
+
+
+def test_bad_timestamp_param_names_the_value():
+    ins = parse_insight("-- name: t\n-- description: d\n-- param: at timestamp now When\nSELECT $at AS t\n", "t.sql")
+    with pytest.raises(InsightError, match=r"parameter 'at' of insight 't' must be a UTC timestamp .* got '03/01/2024'"):
+        ins.bind({"at": "03/01/2024"})
+
+
+def test_category_header():
+    ins = parse_insight("-- name: t\n-- description: d\n-- category: vpc-flow\nSELECT 1 AS x\n", "t.sql")
+    assert ins.category == "vpc-flow"
+    assert parse_insight("-- name: t\n-- description: d\nSELECT 1 AS x\n", "t.sql").category == "general"
+    with pytest.raises(InsightError, match="at most one '-- category"):
+        parse_insight("-- name: t\n-- description: d\n-- category: a\n-- category: b\nSELECT 1 AS x\n", "t.sql")
