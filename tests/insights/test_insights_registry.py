@@ -156,3 +156,14 @@ def test_category_header():
     assert parse_insight("-- name: t\n-- description: d\nSELECT 1 AS x\n", "t.sql").category == "general"
     with pytest.raises(InsightError, match="at most one '-- category"):
         parse_insight("-- name: t\n-- description: d\n-- category: a\n-- category: b\nSELECT 1 AS x\n", "t.sql")
+
+
+def test_relative_timestamps():
+    ins = parse_insight("-- name: t\n-- description: d\n-- param: since timestamp now-3h Since\nSELECT $since AS t\n", "t.sql")
+    now = dt.datetime.now(dt.timezone.utc)
+    for text, delta in (("now-3h", dt.timedelta(hours=3)), ("now - 90m", dt.timedelta(minutes=90)), ("now-7d", dt.timedelta(days=7)), ("NOW-2w", dt.timedelta(weeks=2))):
+        got = ins.bind({"since": text})["since"]
+        assert abs((now - delta) - got) < dt.timedelta(seconds=30), text
+    assert abs(ins.bind({})["since"] - (now - dt.timedelta(hours=3))) < dt.timedelta(seconds=30)
+    with pytest.raises(InsightError, match="now-N"):
+        ins.bind({"since": "now-3y"})

@@ -136,7 +136,7 @@ class Insight:
 _TYPE_WORDS = {
     "int": "a non-negative integer",
     "date": "a date (YYYY-MM-DD or today)",
-    "timestamp": "a UTC timestamp (YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM], YYYY-MM-DD, or now)",
+    "timestamp": "a UTC timestamp (YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM], YYYY-MM-DD, now, or now-N[m|h|d|w])",
     "str": "text",
     "bool": "true or false",
 }
@@ -179,10 +179,16 @@ def parse_date(text: str, what: str = "date") -> dt.date:
 
 def parse_timestamp(text: str, what: str = "timestamp") -> dt.datetime:
     """An aware UTC datetime from ISO 8601 (`2024-03-01T10:00`, `...Z`, `...+02:00`,
-    a bare date meaning its midnight) or `now`. A time without an offset is UTC."""
+    a bare date meaning its midnight), `now`, or `now-N` minutes/hours/days/weeks
+    (`now-90m`, `now-3h`, `now-7d`, `now-2w`). A time without an offset is UTC."""
     value = text.strip()
-    if value.lower() == "now":
-        return dt.datetime.now(dt.timezone.utc)
+    rel = re.fullmatch(r"now(?:\s*-\s*([0-9]+)\s*([mhdw]))?", value.lower())
+    if rel:
+        now = dt.datetime.now(dt.timezone.utc)
+        if rel.group(1) is None:
+            return now
+        unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[rel.group(2)]
+        return now - dt.timedelta(**{unit: int(rel.group(1))})
     if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         value += "T00:00:00"
     try:
