@@ -55,7 +55,10 @@ def main() -> None:
     """Console entry point: user errors print one clear line, never a traceback."""
     err = Console(stderr=True)
     try:
-        app(standalone_mode=False)
+        # without standalone mode, click returns (not raises) the code of typer.Exit
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except EventlakeError as exc:
         err.print("[bold red]error:[/bold red] " + escape(str(exc)), markup=True, highlight=False, soft_wrap=True)
         sys.exit(2)
