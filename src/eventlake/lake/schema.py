@@ -230,8 +230,56 @@ INGEST_RUNS = TableDef(
     ),
 )
 
-TABLES: dict[str, TableDef] = {
-    t.name: t
+class _Tables(dict):
+    """name -> TableDef of every table. The service-log tables are declared next to
+    their parsers (sources/<type>.py) and join on first use: importing them here would
+    be circular (they import TableDef)."""
+
+    _loaded = False
+
+    def _load(self) -> None:
+        if not self._loaded:
+            self._loaded = True
+            from ..sources import log_types
+
+            for logtype in log_types().values():
+                self.setdefault(logtype.table.name, logtype.table)
+
+    def __getitem__(self, key):
+        self._load()
+        return super().__getitem__(key)
+
+    def __contains__(self, key) -> bool:
+        self._load()
+        return super().__contains__(key)
+
+    def __iter__(self):
+        self._load()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._load()
+        return super().__len__()
+
+    def get(self, key, default=None):
+        self._load()
+        return super().get(key, default)
+
+    def keys(self):
+        self._load()
+        return super().keys()
+
+    def values(self):
+        self._load()
+        return super().values()
+
+    def items(self):
+        self._load()
+        return super().items()
+
+
+TABLES: dict[str, TableDef] = _Tables(
+    (t.name, t)
     for t in (
         CLOUDTRAIL_EVENTS,
         BI_EVENTS,
@@ -243,15 +291,4 @@ TABLES: dict[str, TableDef] = {
         QUARANTINE,
         INGEST_RUNS,
     )
-}
-
-
-def _add_log_tables() -> None:
-    """The service-log tables are declared next to their parsers (sources/<type>.py)."""
-    from ..sources import log_types
-
-    for logtype in log_types().values():
-        TABLES[logtype.table.name] = logtype.table
-
-
-_add_log_tables()
+)
