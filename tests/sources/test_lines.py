@@ -82,6 +82,14 @@ def test_lines_numbered_with_blank_comment_header_and_crlf(toy, toy_lake, tmp_pa
     ]
 
 
+def test_byte_order_mark_is_not_content(toy, toy_lake, tmp_path):
+    f = tmp_path / "bom.log"
+    f.write_bytes(b"\xef\xbb\xbf# comment\n2024-01-01T00:00:00Z 5\n")
+    stats = ingest_lines(toy_lake, toy, [str(f)])
+    assert (stats.records_read, stats.records_loaded) == (1, 1)
+    assert [r[1:3] for r in table_rows(toy_lake)] == [(2, 5)]
+
+
 def test_invalid_utf8_line_is_quarantined_neighbours_load(toy, toy_lake, tmp_path):
     f = tmp_path / "b.log"
     f.write_bytes(b"2024-01-01T00:00:00Z 5\n\xff\xfe 6\n2024-01-01T00:00:00Z 7\n")

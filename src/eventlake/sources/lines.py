@@ -138,7 +138,11 @@ class LineReader:
         next_no = 1  # number of the first line in the next block
         header_left = 0
         try:
+            first = True
             for block in _open_stream(path):
+                if first and block.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark is not content
+                    block = block[3:]
+                first = False
                 data = carry + block if carry else block
                 cut = data.rfind(b"\n")
                 if cut < 0:

@@ -48,7 +48,8 @@ class Layout:
 @dataclass(frozen=True)
 class Rule:
     """A check on parsed records: `violation` is a DuckDB boolean expression over the
-    table's columns, TRUE when a record breaks the rule."""
+    parsed columns (see parsed_columns; not log_format or the ingest's own columns),
+    TRUE when a record breaks the rule."""
 
     name: str
     description: str
