@@ -1,7 +1,9 @@
-"""Every built-in insight gives the same answer on DuckDB and on Spark over the hand-built
-fixture lake (tests/insights/fixture.py): same columns, same rows in the same order
-(every insight has a deterministic ORDER BY). Floats are compared to 6 places and
-timestamps in UTC."""
+"""Every built-in insight gives the same answer on DuckDB and on Spark: same columns,
+same rows in the same order (every insight has a deterministic ORDER BY). Floats are
+compared to 6 places and timestamps in UTC. One lake holds every fixture: the hand-built
+BI lake (tests/insights/fixture.py), the CloudTrail insight logs, and the service-log
+fixtures of each type, loaded by their ingests; each insight runs with the parameters its
+own test module gives it (FIXTURE_PARAMS)."""
 
 from __future__ import annotations
 
@@ -12,14 +14,30 @@ import pytest
 
 from eventlake.engines import get_engine
 from eventlake.insights import list_insights, run_insight
-from tests.insights.fixture import FIXTURE_PARAMS, build_fixture_lake
+from eventlake.sources.cloudtrail import ingest as ingest_cloudtrail
+from eventlake.sources.lines import ingest_lines
+from tests.insights import fixture as bi
+from tests.insights import test_alb_insights as alb
+from tests.insights import test_cloudfront_insights as cloudfront
+from tests.insights import test_cloudtrail_insights as cloudtrail
+from tests.insights import test_s3_insights as s3
+from tests.insights import test_vpc_insights as vpc
+
+FIXTURE_PARAMS = {
+    **bi.FIXTURE_PARAMS, **cloudtrail.FIXTURE_PARAMS, **s3.FIXTURE_PARAMS, **vpc.FIXTURE_PARAMS,
+    **alb.FIXTURE_PARAMS, **cloudfront.FIXTURE_PARAMS,
+}
+SERVICE_LOGS = {"s3-access": s3.LOGS, "vpc-flow": vpc.DATA, "alb": alb.DATA, "cloudfront": cloudfront.LOGS}
 
 pytestmark = pytest.mark.spark
 
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory, spark):
-    lake = build_fixture_lake(tmp_path_factory.mktemp("equal") / "lake")
+    lake = bi.build_fixture_lake(tmp_path_factory.mktemp("equal") / "lake")
+    ingest_cloudtrail(lake, [str(cloudtrail.DATA)])
+    for kind, folder in SERVICE_LOGS.items():
+        ingest_lines(lake, kind, [str(folder)])
     duck = get_engine("duckdb", lake)
     sprk = get_engine("spark", lake, master="local[2]")
     yield duck, sprk
@@ -42,6 +60,10 @@ def normalise(value):
 
 def table_rows(table):
     return [tuple(normalise(v) for v in row.values()) for row in table.to_pylist()]
+
+
+def test_every_insight_has_fixture_params():
+    assert sorted(FIXTURE_PARAMS) == [i.name for i in list_insights()]
 
 
 @pytest.mark.parametrize("name", [i.name for i in list_insights()])

@@ -32,6 +32,15 @@ REPORT: list[tuple[str, list[str]]] = [
     ("logins_without_views", ["user_name", "logins", "logins_without_views", "last_login_without_views"]),
     ("dashboard_viewers", ["dashboard_name", "user_name", "role", "views", "last_view"]),
 ]
+# The service-log headlines, each with the parameters that tell the demo's stories: a
+# scan rejected by the VPC, a role reading the finance prefix, a failing ALB target, an
+# API path CloudFront never caches. (insight, columns shown, parameters)
+SERVICE_REPORT: list[tuple[str, list[str], dict[str, str]]] = [
+    ("vpc_top_rejected_talkers", ["srcaddr", "rejected_flows", "targets", "ports", "first_seen", "last_seen"], {"top": "5"}),
+    ("s3_requests_by_requester", ["bucket", "role", "requests", "keys", "first_request", "last_request"], {"prefix": "finance/"}),
+    ("alb_5xx_by_target", ["target_ip", "target_port", "requests", "elb_5xx", "no_answer", "last_5xx"], {}),
+    ("cloudfront_cache_hit_ratio_by_path", ["path", "requests", "hits", "misses", "hit_ratio"], {"top": "6"}),
+]
 TOP = 10
 
 
@@ -53,7 +62,8 @@ def generate(
     console.print(
         f"next: eventlake{lake_arg} ingest cloudtrail {shlex.quote(str(summary.cloudtrail))}"
         f" && eventlake{lake_arg} ingest bi-metadata {shlex.quote(str(summary.quicksight))}"
-        f" && eventlake{lake_arg} demo report",
+        + "".join(f" && eventlake{lake_arg} ingest {t} {shlex.quote(str(summary.service_logs / t))}" for t in ("s3-access", "vpc-flow", "alb", "cloudfront"))
+        + f" && eventlake{lake_arg} demo report",
         markup=False,
     )
 
@@ -85,12 +95,33 @@ def report(
             if not result.num_rows:
                 empty.append(name)
             _print_section(name, insight.description, params, result, columns)
+        if _has_rows(eng, "vpc_flow_logs"):
+            console.print()
+            console.print(Rule("[bold]service logs[/bold] (S3 access, VPC flow, ALB, CloudFront)", align="left"))
+            for name, columns, values in SERVICE_REPORT:
+                insight = get_insight(name)
+                values = dict(values)
+                if insight.param("start_time") is not None:  # the week up to the end of as_of
+                    values["start_time"] = (day - dt.timedelta(days=6)).isoformat()
+                    values["end_time"] = (day + dt.timedelta(days=1)).isoformat()
+                params = insight.bind(values, day)
+                result = eng.query(insight.sql, params)
+                if not result.num_rows:
+                    empty.append(name)
+                _print_section(name, insight.description, params, result, columns)
     finally:
         eng.close()
     console.print()
     if empty:
         console.print(f"[yellow]no rows from: {', '.join(empty)}[/yellow] (has everything been ingested?)")
     console.print("Open the console: eventlake serve console (coming with the console)")
+
+
+def _has_rows(eng, table: str) -> bool:
+    try:
+        return eng.query(f"SELECT count(*) AS n FROM {table}").column("n")[0].as_py() > 0
+    except EventlakeError:
+        return False
 
 
 def _latest_event_day(eng) -> dt.date:

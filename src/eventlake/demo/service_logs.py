@@ -63,7 +63,7 @@ def s3_line(r: random.Random, t: dt.datetime, role: str | None = None, key: str 
     role = role or r.choice(ROLES)
     return (
         f"{OWNER} {bucket} [{t.day:02d}/{_MONTHS[t.month - 1]}/{t.year}:{t.hour:02d}:{t.minute:02d}:{t.second:02d} +0000] "
-        f"{ip(r)} arn:aws:sts::{MAIN_ACCOUNT}:assumed-role/{role}/session-{r.randrange(100)} "
+        f"{ip(r)} arn:aws:sts::{MAIN_ACCOUNT}:assumed-role/{role}/{role}-session-{r.randrange(4)} "
         f"{r.getrandbits(64):016X} {op} {key} \"{op.split('.')[1]} /{bucket}/{key} HTTP/1.1\" {status} {err} "
         f"{r.randrange(100, 5_000_000) if status in (200, 206) else '-'} {r.randrange(100, 50_000_000)} {total} {max(1, total - r.randrange(total))} "
         f"\"-\" \"{r.choice(AGENTS[:3])}\" - {r.getrandbits(128):032x}= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader "
