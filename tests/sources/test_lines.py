@@ -172,14 +172,15 @@ def test_crash_between_commits_is_completed_by_a_rerun(toy, toy_lake, tmp_path, 
 
 
 def test_since_until_skip_by_the_date_in_the_key(toy, toy_lake, tmp_path):
-    for day in ("2024-01-01", "2024-01-02", "2024-01-03"):
+    for day in ("2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"):
         p = tmp_path / "logs" / f"dt={day}" / "part.log"
         p.parent.mkdir(parents=True)
         p.write_text(f"{day}T00:00:00Z 1\n")
     (tmp_path / "logs" / "undated.log").write_text("2024-02-01T00:00:00Z 2\n")
     stats = ingest_lines(toy_lake, toy, [str(tmp_path / "logs")], since=dt.date(2024, 1, 2), until=dt.date(2024, 1, 2))
+    # 01-03 is within the day of grace for objects delivered after midnight
     assert stats.skip_reasons == {"before --since": 1, "after --until": 1}
-    assert rows(toy_lake, "SELECT CAST(event_date AS VARCHAR) FROM lake.toy_logs ORDER BY 1") == [("2024-01-02",), ("2024-02-01",)]
+    assert rows(toy_lake, "SELECT CAST(event_date AS VARCHAR) FROM lake.toy_logs ORDER BY 1") == [("2024-01-02",), ("2024-01-03",), ("2024-02-01",)]
 
 
 def test_ingest_from_s3(toy, toy_lake, s3):

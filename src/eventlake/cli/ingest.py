@@ -92,7 +92,7 @@ def _add_log_command(name: str) -> None:
         locations: list[str] = typer.Argument(..., help="Folders, files or s3://bucket/prefix URIs (plain or gzip files, any AWS delivery layout)."),
         endpoint_url: str = typer.Option(None, "--endpoint-url", help="S3-compatible endpoint (e.g. http://127.0.0.1:9000)."),
         since: str = typer.Option(None, "--since", help="Skip objects whose delivery folder or name dates them before this day (YYYY-MM-DD)."),
-        until: str = typer.Option(None, "--until", help="Skip objects dated after this day (YYYY-MM-DD)."),
+        until: str = typer.Option(None, "--until", help="Skip objects dated more than a day after this day (YYYY-MM-DD; the day of grace keeps late deliveries)."),
         strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any line was quarantined."),
         batch_mb: int = typer.Option(None, "--batch-mb", help="MB of log lines parsed per commit (default 64)."),
         memory_mb: int = typer.Option(None, "--memory-mb", help="DuckDB memory limit in MB while ingesting (default from config, 384)."),

@@ -326,7 +326,9 @@ class LineIngest:
                 if why is None and layout.date is not None:
                     if self.since and layout.date < self.since:
                         why = "before --since"
-                    elif self.until and layout.date > self.until:
+                    # a key's date is its delivery time: a day of grace keeps the
+                    # records of `until` that were delivered after midnight
+                    elif self.until and layout.date > self.until + dt.timedelta(days=1):
                         why = "after --until"
                 if why:
                     self.stats.files_skipped += 1
