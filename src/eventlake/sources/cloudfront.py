@@ -49,7 +49,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from .logtypes import COMMON_COLUMNS, FORMAT_COLUMN, FileFormat, Layout, LineLog, Rule, hive_layout, is_account, table_def
+from .logtypes import COMMON_COLUMNS, FORMAT_COLUMN, FileFormat, Layout, LineLog, Rule, hive_layout, is_account, parsed_columns, table_def
 
 # The 33 documented fields, in their documented order: (field name as logged, column,
 # type). `date` and `time` are read together into request_time.
@@ -358,6 +358,13 @@ class CloudFrontLog(LineLog):
 
     def detect_format(self, head: list[str]) -> FileFormat:
         return detect_format(head)
+
+    def columns_for(self, fmt: str | None) -> list[str]:
+        always = {"event_date", "request_time", "extra"}
+        if fmt == JSON_KEY:
+            return [c for c in parsed_columns(self) if c in always]
+        present = {FIELDS[_BY_NAME[k]][1] for n in _field_names(fmt) if (k := _canonical(n)) in _BY_NAME} | always
+        return [c for c in parsed_columns(self) if c in present]
 
     def parse_sql(self, fmt: str | None) -> str:
         return parse_sql(fmt)

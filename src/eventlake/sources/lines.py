@@ -43,7 +43,8 @@ BLOCK = 8 << 20  # bytes read from an object at a time
 MAX_LINE = 1 << 20  # a longer line is quarantined (memory stays bounded)
 HEAD_LINES = 8  # lines of a file given to detect_format
 PREFETCH = 8  # objects fetched ahead (S3 downloads run in parallel)
-QUEUE_DEPTH = 6  # blocks of lines waiting for the parser
+QUEUE_DEPTH = 4  # blocks of lines waiting for the parser
+FILE_SHIFT = 40  # line numbers stay below 2**40; the bits above carry the object's number in a batch
 
 
 def _resolve(logtype: LineLog | str) -> LineLog:
@@ -294,7 +295,7 @@ class LineIngest:
         locations: list[str],
         *,
         endpoint_url: str | None = None,
-        batch_mb: int = 64,
+        batch_mb: int = 32,
         since: dt.date | None = None,
         until: dt.date | None = None,
         on_progress: Callable[[int, int], None] | None = None,
@@ -434,47 +435,63 @@ class LineIngest:
             self._commit(con, pending)
 
     # -- one commit -----------------------------------------------------------
-    def _parse(self, con, pending: _Pending) -> None:
-        """Parse the batch into the temp table `norm` (all formats together)."""
+    def _parse(self, con, pending: _Pending) -> list[tuple[str, list[str], str | None]]:
+        """Parse the batch into one temp table per format (`parsed_<i>`, holding only the
+        columns that format fills) and the view `norm` over the columns they all have.
+        Returns (table, parsed columns, format) per stage."""
         by_fmt: dict[str | None, list[_Lines]] = {}
         for it in pending.items:
             by_fmt.setdefault(it.fmt, []).append(it)
-        cols = ", ".join(f'"{c}"' for c in self._columns)
-        con.execute("DROP TABLE IF EXISTS norm")
-        created = False
-        for fmt, group in by_fmt.items():
+        # objects are numbered in the batch: the staged rows carry the number, not the URI
+        files: dict[str, int] = {}
+        for it in pending.items:
+            files.setdefault(it.state.obj.uri, len(files))
+        con.execute("CREATE OR REPLACE TEMP TABLE batch_files (file_no INTEGER, source_object VARCHAR)")
+        if files:
+            con.register("batch_files_arrow", pa.table({"file_no": pa.array(list(files.values()), pa.int32()), "source_object": list(files)}))
+            con.execute("INSERT INTO batch_files SELECT * FROM batch_files_arrow")
+            con.unregister("batch_files_arrow")
+        stages: list[tuple[str, list[str], str | None]] = []
+        for i, (fmt, group) in enumerate(by_fmt.items()):
+            wanted = self.logtype.columns_for(fmt)
+            cols = [c for c in self._columns if wanted is None or c in wanted]
+            # line_no goes through the parse SQL untouched, so it carries the object's
+            # number in its high bits (FILE_SHIFT): no URI string is copied per row
             batch = pa.table({
                 "source_object": pa.chunked_array([
                     pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(g.line), np.int32)), pa.array([g.state.obj.uri]))
                     for g in group
                 ]),
-                "line_no": pa.chunked_array([g.line_no for g in group]),
+                "line_no": pa.chunked_array([
+                    pa.array(np.asarray(g.line_no) + (files[g.state.obj.uri] << FILE_SHIFT), pa.int64()) for g in group
+                ]),
                 "line": pa.chunked_array([g.line for g in group]),
             })
             con.register("lines", batch)
             try:
-                select = (
-                    f"SELECT CAST(source_object AS VARCHAR) AS source_object, line_no, line AS raw_line, {cols}, "
-                    f"CAST(? AS VARCHAR) AS log_format, reason FROM ({self.logtype.parse_sql(fmt)})"
+                col_sql = ", ".join(f'"{c}"' for c in cols)
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE parsed_{i} AS SELECT CAST(line_no >> {FILE_SHIFT} AS INTEGER) AS file_no, "
+                    f"line_no & {(1 << FILE_SHIFT) - 1} AS line_no, line AS raw_line, {col_sql}, reason "
+                    f"FROM ({self.logtype.parse_sql(fmt)})"
                 )
-                if created:
-                    con.execute(f"INSERT INTO norm {select}", [fmt])
-                else:
-                    con.execute(f"CREATE TEMP TABLE norm AS {select}", [fmt])
-                    created = True
             finally:
                 con.unregister("lines")
-        if not created:
-            con.execute(
-                "CREATE TEMP TABLE norm AS SELECT CAST(NULL AS VARCHAR) AS source_object, CAST(NULL AS BIGINT) AS line_no, "
-                "CAST(NULL AS VARCHAR) AS raw_line, CAST(NULL AS VARCHAR) AS log_format, CAST(NULL AS VARCHAR) AS reason WHERE false"
-            )
+            stages.append((f"parsed_{i}", cols, fmt))
+        union = " UNION ALL ".join(
+            f"SELECT f.source_object, p.line_no, p.raw_line, p.reason FROM {t} p JOIN batch_files f USING (file_no)" for t, _, _ in stages
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW norm AS "
+            + (union or "SELECT CAST(NULL AS VARCHAR) AS source_object, CAST(NULL AS BIGINT) AS line_no, "
+               "CAST(NULL AS VARCHAR) AS raw_line, CAST(NULL AS VARCHAR) AS reason WHERE false")
+        )
+        return stages
 
     def _commit(self, con, pending: _Pending) -> None:
-        self._parse(con, pending)
-        # a good row must have a date to be placed in a partition
-        if pending.items:
-            con.execute("UPDATE norm SET reason = 'record has no date' WHERE reason IS NULL AND event_date IS NULL")
+        stages = self._parse(con, pending)
+        for table, _, _ in stages:  # a good row must have a date to be placed in a partition
+            con.execute(f"UPDATE {table} SET reason = 'record has no date' WHERE reason IS NULL AND event_date IS NULL")
         per_file = {u: (n, q) for u, n, q in con.execute(
             "SELECT source_object, count(*), count(reason) FROM norm GROUP BY 1"
         ).fetchall()}
@@ -485,18 +502,17 @@ class LineIngest:
         states = list(pending.states.values())
         first_time = [s for s in states if not s.committed and s.obj.uri in self._reread]
         now = utcnow()
-        table_cols = [c for c in self.logtype.table.column_names if c != "ingested_at"]
-        if not self.logtype.has_format:
-            table_cols = [c for c in table_cols if c != FORMAT_COLUMN[0]]
-        col_list = ", ".join(f'"{c}"' for c in table_cols)
         with self.lake.transaction(con):
             for s in first_time:
                 con.execute(f"DELETE FROM {self.table} WHERE source_object = ?", [s.obj.uri])
                 con.execute(f"DELETE FROM {ALIAS}.quarantine WHERE source = ? AND source_object = ?", [self.logtype.name, s.obj.uri])
-            if pending.items:
+            for stage, cols, fmt in stages:
+                col_list = ", ".join(f'"{c}"' for c in cols + ["source_object", "line_no", "raw_line"])
+                fmt_col, fmt_arg = (f', "{FORMAT_COLUMN[0]}"', [fmt]) if self.logtype.has_format else ("", [])
                 con.execute(
-                    f'INSERT INTO {self.table} ({col_list}, "ingested_at") SELECT {col_list}, ? FROM norm WHERE reason IS NULL',
-                    [now],
+                    f'INSERT INTO {self.table} ({col_list}{fmt_col}, "ingested_at") SELECT {col_list}'
+                    f"{', ?' if fmt_arg else ''}, ? FROM {stage} JOIN batch_files USING (file_no) WHERE reason IS NULL",
+                    fmt_arg + [now],
                 )
             if n_bad:
                 con.execute(
@@ -518,7 +534,9 @@ class LineIngest:
                     continue
                 marks.append((s.obj.uri, s.obj.size, s.obj.version, status, s.records, s_loaded, 0, s_q))
             record_objects(con, self.logtype.name, self.stats.run_id, marks)
-        con.execute("DROP TABLE norm")
+        con.execute("DROP VIEW norm")
+        for stage, _, _ in stages:
+            con.execute(f"DROP TABLE {stage}")
         # counts, once the commit has succeeded
         st = self.stats
         n_rows = sum(n for n, _ in per_file.values())

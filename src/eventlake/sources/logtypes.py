@@ -6,7 +6,8 @@ objects, how a file announces its format, the SQL that parses lines, and the rul
 Parsing happens in DuckDB, in SQL, so it runs on every core without a Python loop
 per line: a type's `parse_sql` is a SELECT over the relation `lines`
 (source_object VARCHAR, line_no BIGINT, line VARCHAR) that returns one row per input
-row: `source_object, line_no, line`, every parsed column of the type's table, and
+row: `source_object, line_no, line` passed through unchanged (line_no is an opaque key
+to the SQL: the ingest packs more than the line number into it), every parsed column of the type's table, and
 `reason` — NULL for a good record, else why the line is quarantined (naming the
 field and the value, e.g. "http_status '4x4' is not an integer")."""
 
@@ -88,6 +89,12 @@ class LineLog:
     def detect_format(self, head: list[str]) -> FileFormat:
         """The format of a file whose first lines (up to 8, without line ends) are `head`."""
         return FileFormat()
+
+    def columns_for(self, fmt: str | None) -> Sequence[str] | None:
+        """The parsed columns files of format `fmt` can fill (None: all of them). The
+        ingest stages only these, the rest are NULL: a wide table whose files carry a
+        few of its fields does not hold dozens of empty columns in memory."""
+        return None
 
     def parse_sql(self, fmt: str | None) -> str:  # pragma: no cover - interface
         """A SELECT over `lines` (see the module docstring) for files of format `fmt`."""

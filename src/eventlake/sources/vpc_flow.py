@@ -30,7 +30,7 @@ import datetime as dt
 import re
 from functools import lru_cache
 
-from .logtypes import FileFormat, Layout, LineLog, Rule, awslogs_layout, table_def
+from .logtypes import FileFormat, Layout, LineLog, Rule, awslogs_layout, parsed_columns, table_def
 
 SERVICE = "vpcflowlogs"
 
@@ -300,6 +300,10 @@ class VpcFlowLog(LineLog):
         if first is not None and is_header(first):
             return FileFormat(key=" ".join(first.split()), header_lines=head.index(first) + 1)
         return FileFormat(key=DEFAULT_FORMAT, header_lines=0)
+
+    def columns_for(self, fmt: str | None) -> list[str]:
+        present = {FIELD_COLUMNS[n][0] for n in _fields_of(fmt) if n in FIELD_COLUMNS} | {"event_date", "extra"}
+        return [c for c in parsed_columns(self) if c in present]
 
     def parse_sql(self, fmt: str | None) -> str:
         return build_parse_sql(fmt if fmt and fmt.strip() else DEFAULT_FORMAT)
