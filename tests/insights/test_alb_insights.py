@@ -22,15 +22,13 @@ by hand from those records (times UTC):
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
-import pytest
-
-from eventlake.engines import get_engine
 from eventlake.engines.translate import to_spark
-from eventlake.insights import list_insights, run_insight
+from eventlake.insights import list_insights
 from eventlake.lake import Lake
+from eventlake.sources.lines import ingest_lines
+from tests.insights.common import duckdb_engine_fixture, empty_lake, run_rows, ts
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "alb" / "bucket"
 AS_OF = "2025-10-21"
@@ -53,33 +51,18 @@ FIXTURE_PARAMS: dict[str, dict[str, str]] = {
 
 def build_alb_lake(path: Path) -> Lake:
     """A lake holding the ALB fixture tree, loaded by the line ingest."""
-    from eventlake.sources.lines import ingest_lines
-
-    lake = Lake(path)
-    con = lake.connect(create=True)
-    lake.ensure_tables(con)
-    con.close()
+    lake = empty_lake(path)
     stats = ingest_lines(lake, "alb", [str(DATA)])
     # 18 records, 1 truncated line; the connection log and the test file are skipped
     assert (stats.records_loaded, stats.records_quarantined, stats.files_read, stats.files_skipped) == (18, 1, 3, 2)
     return lake
 
 
-def ts(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    lake = build_alb_lake(tmp_path_factory.mktemp("alb-insights") / "lake")
-    eng = get_engine("duckdb", lake)
-    yield eng
-    eng.close()
+engine = duckdb_engine_fixture(build_alb_lake, "alb-insights")
 
 
 def run(engine, name, **overrides):
-    table = run_insight(engine, name, {**FIXTURE_PARAMS[name], **overrides})
-    return table.column_names, [tuple(r.values()) for r in table.to_pylist()]
+    return run_rows(engine, name, {**FIXTURE_PARAMS[name], **overrides})
 
 
 def test_every_alb_insight_has_fixture_params_and_translates():

@@ -11,15 +11,12 @@ The AWS documentation example (2019) and the 24/26-field files (2017, 2018) lie 
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
-import pytest
-
-from eventlake.engines import get_engine
-from eventlake.insights import list_insights, run_insight
+from eventlake.insights import list_insights
 from eventlake.lake import Lake
 from eventlake.sources.lines import ingest_lines
+from tests.insights.common import duckdb_engine_fixture, empty_lake, run_rows, ts
 
 LOGS = Path(__file__).parents[1] / "data" / "cloudfront" / "logs"
 WINDOW = {"days": "2", "as_of": "2024-03-02"}
@@ -34,27 +31,20 @@ FIXTURE_PARAMS: dict[str, dict[str, str]] = {
 }
 
 
-def ts(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    lake = Lake(tmp_path_factory.mktemp("cloudfront") / "lake")
-    con = lake.connect(create=True)
-    lake.ensure_tables(con)
-    con.close()
+def build_cloudfront_lake(path: Path | str) -> Lake:
+    """A lake at `path` holding the CloudFront log fixtures, loaded by the line ingest from LOGS."""
+    lake = empty_lake(path)
     stats = ingest_lines(lake, "cloudfront", [str(LOGS)])
     # 8 log files (the v2 JSON file is skipped), 33 records, the 3 malformed ones quarantined
     assert (stats.files_read, stats.files_skipped, stats.records_loaded, stats.records_quarantined) == (8, 1, 30, 3)
-    eng = get_engine("duckdb", lake)
-    yield eng
-    eng.close()
+    return lake
+
+
+engine = duckdb_engine_fixture(build_cloudfront_lake, "cloudfront")
 
 
 def run(engine, name, **overrides):
-    table = run_insight(engine, name, {**FIXTURE_PARAMS[name], **overrides})
-    return table.column_names, [tuple(r.values()) for r in table.to_pylist()]
+    return run_rows(engine, name, {**FIXTURE_PARAMS[name], **overrides})
 
 
 def test_every_cloudfront_insight_has_fixture_params():

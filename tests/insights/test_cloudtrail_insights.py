@@ -31,17 +31,16 @@ The files were generated once with the builders' record shapes of tests/sources/
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from eventlake.engines import get_engine
 from eventlake.engines.translate import translate
 from eventlake.errors import InsightError
 from eventlake.insights import get_insight, list_insights, run_insight
 from eventlake.lake import Lake
 from eventlake.sources.cloudtrail import ingest
+from tests.insights.common import duckdb_engine_fixture, empty_lake, run_rows, ts
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "cloudtrail_insights"
 A, B = "111122223333", "444455556666"
@@ -72,33 +71,17 @@ FRANK = f"arn:aws:sts::{A}:assumed-role/AWSReservedSSO_AdministratorAccess_01234
 
 def build_cloudtrail_lake(path: Path | str) -> Lake:
     """A lake at `path` holding the fixture's CloudTrail events, ingested from DATA."""
-    lake = Lake(path)
-    con = lake.connect(create=True)
-    try:
-        lake.ensure_tables(con)
-    finally:
-        con.close()
+    lake = empty_lake(path)
     stats = ingest(lake, [str(DATA)])
     assert stats.records_loaded == 45 and stats.records_quarantined == 0, stats
     return lake
 
 
-def ts(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    lake = build_cloudtrail_lake(tmp_path_factory.mktemp("cloudtrail_insights") / "lake")
-    eng = get_engine("duckdb", lake)
-    yield eng
-    eng.close()
+engine = duckdb_engine_fixture(build_cloudtrail_lake, "cloudtrail_insights")
 
 
 def run(engine, name, **overrides):
-    values = {**FIXTURE_PARAMS[name], **overrides}
-    table = run_insight(engine, name, values)
-    return table.column_names, [tuple(r.values()) for r in table.to_pylist()]
+    return run_rows(engine, name, {**FIXTURE_PARAMS[name], **overrides})
 
 
 def cloudtrail_insights():

@@ -3,33 +3,20 @@ written out below, worked out by hand from the fixture's rows."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-import pytest
 from fixture import FIXTURE_PARAMS, build_fixture_lake
 
 from eventlake.engines import get_engine
 from eventlake.insights import list_insights, run_insight
+from tests.insights.common import duckdb_engine_fixture, run_rows, ts
 
 A, B, R = "111122223333", "444455556666", "us-east-1"
 
 
-def ts(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    lake = build_fixture_lake(tmp_path_factory.mktemp("insights") / "lake")
-    eng = get_engine("duckdb", lake)
-    yield eng
-    eng.close()
+engine = duckdb_engine_fixture(build_fixture_lake, "insights")
 
 
 def run(engine, name, **overrides):
-    values = {**FIXTURE_PARAMS[name], **overrides}
-    table = run_insight(engine, name, values)
-    return table.column_names, [tuple(r.values()) for r in table.to_pylist()]
+    return run_rows(engine, name, {**FIXTURE_PARAMS[name], **overrides})
 
 
 def test_every_insight_has_fixture_params():

@@ -23,15 +23,12 @@ The AWS documentation examples (2014 and 2019) lie outside the window."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
-import pytest
-
-from eventlake.engines import get_engine
-from eventlake.insights import list_insights, run_insight
+from eventlake.insights import list_insights
 from eventlake.lake import Lake
 from eventlake.sources.lines import ingest_lines
+from tests.insights.common import duckdb_engine_fixture, empty_lake, run_rows, ts
 
 LOGS = Path(__file__).parents[1] / "data" / "s3_access"
 WINDOW = {"days": "2", "as_of": "2024-03-02"}
@@ -59,28 +56,21 @@ FIXTURE_PARAMS: dict[str, dict[str, str]] = {
 }
 
 
-def ts(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    lake = Lake(tmp_path_factory.mktemp("s3_access") / "lake")
-    con = lake.connect(create=True)
-    lake.ensure_tables(con)
-    con.close()
+def build_s3_lake(path: Path | str) -> Lake:
+    """A lake at `path` holding the S3 access log fixtures, loaded by the line ingest from LOGS."""
+    lake = empty_lake(path)
     stats = ingest_lines(lake, "s3-access", [str(LOGS)])
     # 7 log files (_SUCCESS and a .csv skipped); 6 + 5 + 2 documentation records, 25 in
     # March 2024 and 4 malformed lines (quarantined)
     assert (stats.files_read, stats.files_skipped, stats.records_loaded, stats.records_quarantined) == (7, 2, 38, 4)
-    eng = get_engine("duckdb", lake)
-    yield eng
-    eng.close()
+    return lake
+
+
+engine = duckdb_engine_fixture(build_s3_lake, "s3_access")
 
 
 def run(engine, name, **overrides):
-    table = run_insight(engine, name, {**FIXTURE_PARAMS[name], **overrides})
-    return table.column_names, [tuple(r.values()) for r in table.to_pylist()]
+    return run_rows(engine, name, {**FIXTURE_PARAMS[name], **overrides})
 
 
 def test_every_s3_insight_has_fixture_params():

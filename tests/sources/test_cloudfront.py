@@ -46,13 +46,6 @@ def read(path: Path) -> tuple[FileFormat, list[str]]:
     return fmt, [ln for ln in lines if ln and not ln.startswith("#")]
 
 
-@pytest.fixture(scope="module")
-def con():
-    c = duckdb.connect()
-    yield c
-    c.close()
-
-
 def parse_file(con, rel: str) -> tuple[str | None, list[dict]]:
     fmt, lines = read(DATA / rel)
     return fmt.key, parse_lines(con, LOGTYPE, lines, fmt.key)

@@ -49,13 +49,6 @@ def read(path: Path) -> list[str]:
 _FIXTURE_LINES = [ln for p in sorted(DATA.rglob("*")) if p.is_file() and LOGTYPE.skip_reason(str(p)) is None for ln in read(p)]
 
 
-@pytest.fixture(scope="module")
-def con():
-    c = duckdb.connect()
-    yield c
-    c.close()
-
-
 def parse(con, lines: list[str]) -> list[dict]:
     rows = parse_lines(con, LOGTYPE, lines)
     assert [r["line_no"] for r in rows] == list(range(1, len(lines) + 1))
