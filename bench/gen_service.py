@@ -1,8 +1,8 @@
 """Generators of large service-log files in the published formats (S3 server access,
 VPC flow, ALB, CloudFront standard), for the service-log benchmark. The lines come from
-the demo's line makers (eventlake.demo.service_logs); times spread over four days (so
-several date partitions), and about 1 in 2,000 lines is malformed (cut short), as real
-feeds sometimes are."""
+the demo's line makers (eventlake.demo.service_logs); times run in order over four days
+(several date partitions, as a real log file would), and 1 in 2,000 lines is malformed
+(cut short), as real feeds sometimes are."""
 
 from __future__ import annotations
 
@@ -25,21 +25,26 @@ GENERATORS: dict[str, tuple[Callable[[random.Random, dt.datetime], str], str | N
 
 
 def generate(kind: str, path: Path, target_bytes: int, seed: int = 7) -> int:
-    """Write about `target_bytes` of `kind` lines to `path`; returns the record count.
-    A pool of distinct lines is generated, then written in shuffled repetitions (the
-    parser sees realistic variety; generating a gigabyte stays quick)."""
+    """Write about `target_bytes` of `kind` lines to `path`, in time order over the
+    days (as AWS writes them); returns the record count."""
     make, header = GENERATORS[kind]
     r = random.Random(seed)
-    pool = [make(r, START + dt.timedelta(seconds=r.randrange(DAYS * 86400))) for _ in range(200_000)]
-    for i in range(0, len(pool), 2000):
-        pool[i] = pool[i][: len(pool[i]) // 3]
+    n_pool = 200_000
+    reps = max(1, target_bytes // (n_pool * 400))  # about how often the pool is written
+    span = DAYS * 86400 / reps  # each repetition covers the next stretch of the days, in time order
     path.parent.mkdir(parents=True, exist_ok=True)
-    n = written = 0
+    n = written = rep = 0
     with open(path, "w", encoding="utf-8") as fh:
         if header:
             fh.write(header + "\n")
         while written < target_bytes:
-            r.shuffle(pool)
+            # log files are written in time order: each block of the file a later stretch
+            base = START + dt.timedelta(seconds=(rep % reps) * span)
+            times = sorted(r.uniform(0, span) for _ in range(n_pool))
+            pool = [make(r, base + dt.timedelta(seconds=t)) for t in times]
+            for i in range(0, len(pool), 2000):
+                pool[i] = pool[i][: len(pool[i]) // 3]
+            rep += 1
             block = "\n".join(pool) + "\n"
             fh.write(block)
             written += len(block)

@@ -94,7 +94,7 @@ def _add_log_command(name: str) -> None:
         since: str = typer.Option(None, "--since", help="Skip objects whose delivery folder or name dates them before this day (YYYY-MM-DD)."),
         until: str = typer.Option(None, "--until", help="Skip objects dated more than a day after this day (YYYY-MM-DD; the day of grace keeps late deliveries)."),
         strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any line was quarantined."),
-        batch_mb: int = typer.Option(None, "--batch-mb", help="MB of log lines parsed per commit (default 32)."),
+        batch_mb: int = typer.Option(None, "--batch-mb", help="MB of log lines parsed per commit (default 16)."),
         memory_mb: int = typer.Option(None, "--memory-mb", help="DuckDB memory limit in MB while ingesting (default from config, 384)."),
     ) -> None:
         from ..insights.registry import parse_date
@@ -108,7 +108,7 @@ def _add_log_command(name: str) -> None:
             raise EventlakeError(f"--since {lo} is after --until {hi}")
         lake = state.lake(memory_limit=f"{memory_mb or settings.memory_mb}MB", threads=2)
         stats = _run_with_progress(name, lambda **cb: LineIngest(
-            lake, logtype, locations, endpoint_url=endpoint_url, batch_mb=batch_mb or 32, since=lo, until=hi, **cb,
+            lake, logtype, locations, endpoint_url=endpoint_url, batch_mb=batch_mb or 16, since=lo, until=hi, **cb,
         ))
         report(stats, strict)
 

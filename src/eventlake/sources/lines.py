@@ -295,7 +295,7 @@ class LineIngest:
         locations: list[str],
         *,
         endpoint_url: str | None = None,
-        batch_mb: int = 32,
+        batch_mb: int = 16,
         since: dt.date | None = None,
         until: dt.date | None = None,
         on_progress: Callable[[int, int], None] | None = None,
