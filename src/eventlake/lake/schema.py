@@ -178,6 +178,108 @@ DATASET_USAGE = TableDef(
 )
 
 # --- bookkeeping, written in the same commit as the data it describes.
+RAW_EVENTS = TableDef(
+    name="raw_events",
+    description=(
+        "Every event the collector accepted, as received (the single source of truth): the event's JSON "
+        "exactly as sent, with receipt time, source, write-key id and request metadata; partitioned by receipt day."
+    ),
+    partition_by=("received_date",),
+    retention_column="received_date",
+    columns=(
+        ("received_date", "DATE"),
+        ("received_at", "TIMESTAMPTZ"),
+        ("source", "VARCHAR"),  # collector source name
+        ("key_id", "VARCHAR"),  # public id of the write key (never the key)
+        ("message_id", "VARCHAR"),
+        ("type", "VARCHAR"),  # track | page | screen | identify | group | alias
+        ("payload", "JSON"),  # the event as received (after allowlist and sanitizer)
+        ("request", "JSON"),  # endpoint, content length, user agent, derived country/device (no IP unless opted in)
+        ("segment", "VARCHAR"),  # raw-log segment file the event was durably stored in
+    ),
+)
+
+EVENTS = TableDef(
+    name="events",
+    description=(
+        "Collected events normalized: one row per messageId (duplicates loaded once), typed columns for what "
+        "the web and product insights use, properties/traits/context kept as JSON; partitioned by event day (UTC)."
+    ),
+    partition_by=("event_date",),
+    retention_column="event_date",
+    columns=(
+        ("event_date", "DATE"),
+        ("timestamp", "TIMESTAMPTZ"),  # when it happened (client timestamp corrected by sentAt skew)
+        ("received_at", "TIMESTAMPTZ"),
+        ("source", "VARCHAR"),
+        ("message_id", "VARCHAR"),
+        ("type", "VARCHAR"),  # track | page | screen | identify | group | alias
+        ("event", "VARCHAR"),  # track: the event name; page/screen: NULL
+        ("name", "VARCHAR"),  # page/screen name
+        ("anonymous_id", "VARCHAR"),
+        ("user_id", "VARCHAR"),
+        ("group_id", "VARCHAR"),
+        ("previous_id", "VARCHAR"),
+        ("properties", "JSON"),
+        ("traits", "JSON"),
+        ("context", "JSON"),
+        ("host", "VARCHAR"),  # page: the site host
+        ("path", "VARCHAR"),  # page: URL path without query string
+        ("url", "VARCHAR"),
+        ("title", "VARCHAR"),
+        ("referrer", "VARCHAR"),
+        ("referrer_host", "VARCHAR"),
+        ("visit_start", "BOOLEAN"),  # page view whose referrer is not the same site: starts a visit
+        ("utm_source", "VARCHAR"),
+        ("utm_medium", "VARCHAR"),
+        ("utm_campaign", "VARCHAR"),
+        ("country", "VARCHAR"),  # ISO 3166-1 alpha-2, derived from the IP at receipt
+        ("device_type", "VARCHAR"),  # desktop | mobile | tablet | bot | other
+        ("browser", "VARCHAR"),
+        ("os", "VARCHAR"),
+        ("library", "VARCHAR"),  # context.library.name: the client that sent it
+    ),
+)
+
+DELIVERIES = TableDef(
+    name="deliveries",
+    description="Every attempt to forward an event to a destination (webhook, GA4, Amplitude, Segment-compatible), with its outcome.",
+    partition_by=("attempt_date",),
+    retention_column="attempt_date",
+    columns=(
+        ("attempt_date", "DATE"),
+        ("attempted_at", "TIMESTAMPTZ"),
+        ("destination", "VARCHAR"),
+        ("message_id", "VARCHAR"),
+        ("attempt", "INTEGER"),
+        ("status", "VARCHAR"),  # delivered | retry | failed | dropped
+        ("http_status", "INTEGER"),
+        ("error", "VARCHAR"),
+        ("duration_ms", "DOUBLE"),
+        ("replay", "BOOLEAN"),  # sent by `eventlake destinations replay`
+    ),
+)
+
+COLLECTOR_SOURCES = TableDef(
+    name="collector_sources",
+    description=(
+        "Sources that may send events to the collector: name, write-key id and SHA-256 hash (the key itself "
+        "is shown once), the sites registered for the page-view snippet, allowlists and privacy options; latest row per name wins."
+    ),
+    columns=(
+        ("name", "VARCHAR"),
+        ("key_id", "VARCHAR"),
+        ("key_hash", "VARCHAR"),
+        ("sites", "VARCHAR[]"),
+        ("event_allowlist", "VARCHAR[]"),  # NULL: every event name
+        ("property_allowlist", "VARCHAR[]"),  # NULL: every property name
+        ("query_allowlist", "VARCHAR[]"),  # URL query parameters kept (others removed)
+        ("keep_ip", "BOOLEAN"),
+        ("revoked", "BOOLEAN"),
+        ("updated_at", "TIMESTAMPTZ"),
+    ),
+)
+
 INGESTED_OBJECTS = TableDef(
     name="ingested_objects",
     description="Every source object read, with its identity (size, etag/mtime) and counts; makes ingest incremental.",
@@ -287,6 +389,10 @@ TABLES: dict[str, TableDef] = _Tables(
         ASSETS,
         ASSET_PERMISSIONS,
         DATASET_USAGE,
+        RAW_EVENTS,
+        EVENTS,
+        DELIVERIES,
+        COLLECTOR_SOURCES,
         INGESTED_OBJECTS,
         QUARANTINE,
         INGEST_RUNS,
