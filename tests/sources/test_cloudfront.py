@@ -487,3 +487,13 @@ def test_every_fixture_line_parses(con):
 def test_module_functions_are_the_logtype_methods():
     assert LOGTYPE.parse_sql(F24) == cloudfront.parse_sql(F24)
     assert LOGTYPE.layout("x/E2EXAMPLE1.2024-03-01-10.a") == cloudfront.layout("x/E2EXAMPLE1.2024-03-01-10.a")
+
+
+def test_header_field_names_cannot_inject_sql(con):
+    """Field names come from the file: quotes and SQL in them stay data (an undocumented
+    field lands in extra under its own name)."""
+    evil = "x');DROP_TABLE_events;--"
+    fmt = f"date time sc-status {evil} it's"
+    (row,) = parse_lines(con, LOGTYPE, ["2024-03-01\t10:00:00\t200\tboom\tquote"], fmt)
+    assert row["reason"] is None and row["sc_status"] == 200
+    assert json.loads(row["extra"]) == {evil: "boom", "it's": "quote"}
