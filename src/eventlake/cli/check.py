@@ -46,7 +46,7 @@ def _add(name: str) -> None:
         if report.failed:
             raise typer.Exit(1)
 
-    command.__doc__ = f"Check a day of {logtype.description or name}: arrival per account/region/hour, and record rules."
+    command.__doc__ = f"Check a day of {(logtype.description or name).rstrip('.')}: arrival per account/region/hour, and record rules."
     app.command(name)(command)
 
 

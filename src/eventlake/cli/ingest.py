@@ -112,7 +112,7 @@ def _add_log_command(name: str) -> None:
         ))
         report(stats, strict)
 
-    command.__doc__ = f"Ingest {logtype.description or name} into {logtype.table.name}."
+    command.__doc__ = f"Ingest {(logtype.description or name).rstrip('.')} into {logtype.table.name}."
     app.command(name)(command)
 
 
