@@ -20,12 +20,15 @@ from tests.insights import fixture as bi
 from tests.insights import test_alb_insights as alb
 from tests.insights import test_cloudfront_insights as cloudfront
 from tests.insights import test_cloudtrail_insights as cloudtrail
+from tests.insights import test_product_insights as product
 from tests.insights import test_s3_insights as s3
 from tests.insights import test_vpc_insights as vpc
+from tests.insights import test_web_insights as web
+from tests.insights.events_fixture import insert_events
 
 FIXTURE_PARAMS = {
     **bi.FIXTURE_PARAMS, **cloudtrail.FIXTURE_PARAMS, **s3.FIXTURE_PARAMS, **vpc.FIXTURE_PARAMS,
-    **alb.FIXTURE_PARAMS, **cloudfront.FIXTURE_PARAMS,
+    **alb.FIXTURE_PARAMS, **cloudfront.FIXTURE_PARAMS, **web.FIXTURE_PARAMS, **product.FIXTURE_PARAMS,
 }
 SERVICE_LOGS = {"s3-access": s3.LOGS, "vpc-flow": vpc.DATA, "alb": alb.DATA, "cloudfront": cloudfront.LOGS}
 
@@ -38,6 +41,7 @@ def engines(tmp_path_factory, spark):
     ingest_cloudtrail(lake, [str(cloudtrail.DATA)])
     for kind, folder in SERVICE_LOGS.items():
         ingest_lines(lake, kind, [str(folder)])
+    insert_events(lake)
     duck = get_engine("duckdb", lake)
     sprk = get_engine("spark", lake, master="local[2]")
     yield duck, sprk

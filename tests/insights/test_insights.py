@@ -193,6 +193,9 @@ def test_insights_on_empty_lake(lake):
     eng = get_engine("duckdb", lake)
     try:
         for insight in list_insights():
-            assert run_insight(eng, insight.name, {"dashboard_id": "x"} if insight.param("dashboard_id") else None).num_rows == 0
+            values = {p.name: "x" for p in insight.params if p.required}
+            if insight.param("dashboard_id"):
+                values["dashboard_id"] = "x"
+            assert run_insight(eng, insight.name, values).num_rows == 0, insight.name
     finally:
         eng.close()

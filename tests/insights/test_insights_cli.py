@@ -41,7 +41,7 @@ def test_list_one_category():
     ]
     result = invoke("insights", "list", "--category", "nope")
     assert result.exit_code != 0
-    assert "no insights in category 'nope'; categories: alb, bi, cloudfront, cloudtrail, s3-access, vpc-flow" in str(result.exception)
+    assert "no insights in category 'nope'; categories: alb, bi, cloudfront, cloudtrail, product, s3-access, vpc-flow, web" in str(result.exception)
 
 
 def test_list_table(tmp_path):

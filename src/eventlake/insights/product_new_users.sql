@@ -1,0 +1,100 @@
+-- name: product_new_users
+-- description: New users per day over the last N days: users first seen that day (their first track, page or screen event), users who signed up (their first identify with a user_id) and the running total of users seen.
+-- category: product
+-- param: days int 30 How many days to report, ending on as_of
+-- param: as_of date today Last day (inclusive, UTC); nothing after it counts
+--
+-- Users are coalesce(user_id, anonymous_id), merged: an id that was seen as anonymous_id
+-- together with a user_id (identify, or any call made after it), or as the previous_id of
+-- an alias, belongs to the latest user_id it was seen with (over the whole lake, one
+-- step: no chains), so what a visitor did before signing up counts for the user; a device
+-- later identified as someone else moves its anonymous events to that someone. Events
+-- without any id (the privacy-first web snippet's page views) are no one's.
+--
+-- First seen is over everything in the lake up to as_of, so a user active before the window
+-- is not new in it. total_users counts the users first seen on or before the day. Days are
+-- UTC (event_date). No rows when no user was seen by as_of.
+WITH links AS (
+    SELECT anonymous_id AS alias_id, user_id, "timestamp" AS ts, message_id
+    FROM events
+    WHERE nullif(anonymous_id, '') IS NOT NULL AND nullif(user_id, '') IS NOT NULL
+    UNION ALL
+    SELECT previous_id AS alias_id, user_id, "timestamp" AS ts, message_id
+    FROM events
+    WHERE type = 'alias' AND nullif(previous_id, '') IS NOT NULL AND nullif(user_id, '') IS NOT NULL
+),
+identities AS (
+    SELECT alias_id, user_id
+    FROM (
+        SELECT alias_id, user_id, row_number() OVER (PARTITION BY alias_id ORDER BY ts DESC, message_id DESC) AS n
+        FROM links
+    ) latest
+    WHERE n = 1
+),
+raw AS (
+    SELECT
+        coalesce(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) AS id,
+        nullif(e.user_id, '') IS NOT NULL AS identified,
+        e.type,
+        e.event,
+        e."timestamp" AS ts,
+        e.event_date,
+        e.message_id
+    FROM events e
+    WHERE e.event_date <= CAST($as_of AS DATE)
+      AND e.type IN ('track', 'page', 'screen', 'identify')
+),
+ev AS (
+    SELECT coalesce(i.user_id, r.id) AS user_key, r.identified, r.type, r.event, r.ts, r.event_date, r.message_id
+    FROM raw r
+    LEFT JOIN identities i ON i.alias_id = r.id
+    WHERE r.id IS NOT NULL
+),
+firsts AS (
+    SELECT user_key, min(event_date) AS first_day
+    FROM ev
+    WHERE type IN ('track', 'page', 'screen')
+    GROUP BY user_key
+),
+signups AS (
+    SELECT user_key, min(event_date) AS signup_day
+    FROM ev
+    WHERE type = 'identify' AND identified
+    GROUP BY user_key
+),
+days AS (
+    SELECT CAST($as_of AS DATE) - CAST(k AS INTEGER) AS day
+    FROM (SELECT unnest(generate_series(0, $days)) AS k) offsets
+    WHERE k < $days
+),
+per_first AS (
+    SELECT first_day AS day, count(*) AS n
+    FROM firsts
+    GROUP BY first_day
+),
+per_signup AS (
+    SELECT signup_day AS day, count(*) AS n
+    FROM signups
+    GROUP BY signup_day
+),
+earlier AS (
+    SELECT count(*) AS n
+    FROM firsts
+    WHERE first_day <= CAST($as_of AS DATE) - CAST($days AS INTEGER)
+),
+seen AS (
+    SELECT count(*) AS n
+    FROM firsts
+)
+SELECT
+    d.day,
+    coalesce(f.n, 0) AS new_users,
+    coalesce(s.n, 0) AS signups,
+    CAST(b.n + sum(coalesce(f.n, 0)) OVER (ORDER BY d.day) AS BIGINT) AS total_users
+FROM days d
+LEFT JOIN per_first f ON f.day = d.day
+LEFT JOIN per_signup s ON s.day = d.day
+CROSS JOIN earlier b
+CROSS JOIN seen
+WHERE seen.n > 0
+ORDER BY d.day

@@ -1,0 +1,97 @@
+-- name: product_paths_after
+-- description: What users do after an event: for each of the next N track events after each occurrence of it in a time range, the most common events at that position and their share.
+-- category: product
+-- param: event str required The event (a track call's event name) whose following events to report
+-- param: steps int 3 How many following events (positions) to report
+-- param: top int 5 How many events to list per position
+-- param: start_time timestamp now-30d Start of the range (inclusive; UTC unless the value has an offset; now-3h style for relative)
+-- param: end_time timestamp now End of the range (exclusive)
+--
+-- Users are coalesce(user_id, anonymous_id), merged: an id that was seen as anonymous_id
+-- together with a user_id (identify, or any call made after it), or as the previous_id of
+-- an alias, belongs to the latest user_id it was seen with (over the whole lake, one
+-- step: no chains), so what a visitor did before signing up counts for the user; a device
+-- later identified as someone else moves its anonymous events to that someone. Events
+-- without any id (the privacy-first web snippet's page views) are no one's.
+--
+-- Each occurrence of the event in the range is followed through the same user's next track
+-- events in the range, in time order (ties by message id); position 1 is the very next one.
+-- (end) counts the occurrences with no event at that position. share is the part of all the
+-- occurrences, so each position's shares (before top cuts them) add up to 1. Ties by name.
+WITH links AS (
+    SELECT anonymous_id AS alias_id, user_id, "timestamp" AS ts, message_id
+    FROM events
+    WHERE nullif(anonymous_id, '') IS NOT NULL AND nullif(user_id, '') IS NOT NULL
+    UNION ALL
+    SELECT previous_id AS alias_id, user_id, "timestamp" AS ts, message_id
+    FROM events
+    WHERE type = 'alias' AND nullif(previous_id, '') IS NOT NULL AND nullif(user_id, '') IS NOT NULL
+),
+identities AS (
+    SELECT alias_id, user_id
+    FROM (
+        SELECT alias_id, user_id, row_number() OVER (PARTITION BY alias_id ORDER BY ts DESC, message_id DESC) AS n
+        FROM links
+    ) latest
+    WHERE n = 1
+),
+raw AS (
+    SELECT
+        coalesce(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) AS id,
+        nullif(e.user_id, '') IS NOT NULL AS identified,
+        e.type,
+        e.event,
+        e."timestamp" AS ts,
+        e.event_date,
+        e.message_id
+    FROM events e
+    WHERE e.event_date BETWEEN CAST($start_time AS DATE) AND CAST($end_time AS DATE)
+      AND e."timestamp" >= $start_time
+      AND e."timestamp" < $end_time
+      AND e.type = 'track'
+      AND e.event IS NOT NULL
+),
+ev AS (
+    SELECT coalesce(i.user_id, r.id) AS user_key, r.identified, r.type, r.event, r.ts, r.event_date, r.message_id
+    FROM raw r
+    LEFT JOIN identities i ON i.alias_id = r.id
+    WHERE r.id IS NOT NULL
+),
+numbered AS (
+    SELECT user_key, event, row_number() OVER (PARTITION BY user_key ORDER BY ts, message_id) AS n
+    FROM ev
+),
+anchors AS (
+    SELECT user_key, n
+    FROM numbered
+    WHERE event = $event
+),
+positions AS (
+    SELECT CAST(k AS INTEGER) AS position
+    FROM (SELECT unnest(generate_series(0, $steps)) AS k) offsets
+    WHERE k >= 1
+),
+paths AS (
+    SELECT p.position, coalesce(x.event, '(end)') AS next_event
+    FROM anchors a
+    CROSS JOIN positions p
+    LEFT JOIN numbered x ON x.user_key = a.user_key AND x.n = a.n + p.position
+),
+counted AS (
+    SELECT position, next_event, count(*) AS occurrences
+    FROM paths
+    GROUP BY position, next_event
+),
+ranked AS (
+    SELECT
+        position,
+        row_number() OVER (PARTITION BY position ORDER BY occurrences DESC, next_event) AS rank,
+        next_event,
+        occurrences,
+        round(occurrences / sum(occurrences) OVER (PARTITION BY position), 4) AS share
+    FROM counted
+)
+SELECT position, rank, next_event, occurrences, share
+FROM ranked
+WHERE rank <= $top
+ORDER BY position, rank

@@ -1,0 +1,110 @@
+-- name: web_breakdown
+-- description: Web traffic in a time range broken down by one dimension (group_by: path, referrer_host, country, device_type, browser, os, utm_source, utm_medium, utm_campaign or host): page views, visits and the share of the chosen metric (pageviews or visits).
+-- category: web
+-- param: start_time timestamp now-7d Start of the range (inclusive; UTC unless the value has an offset; now-3h style for relative)
+-- param: end_time timestamp now End of the range (exclusive)
+-- param: site str * Site (the page's host, e.g. www.example.com) to report on, or * for every site
+-- param: path str * Only page views of this path (exact, e.g. /pricing; (none) for page views without one), or * for all
+-- param: country str * Only visitors from this country (ISO 3166-1 alpha-2, e.g. DE; (none) for unknown), or * for all
+-- param: device_type str * Only this device type (desktop, mobile, tablet, bot, other; (none) for unknown), or * for all
+-- param: browser str * Only this browser (e.g. Chrome; (none) for unknown), or * for all
+-- param: os str * Only this operating system (e.g. iOS; (none) for unknown), or * for all
+-- param: referrer_host str * Only page views from this source as web_top_referrers names it (a referring host, a utm_source, or (direct)), or * for all
+-- param: utm_source str * Only page views tagged with this utm_source ((none) for untagged ones), or * for all
+-- param: group_by str path Dimension: path, referrer_host, country, device_type, browser, os, utm_source, utm_medium, utm_campaign or host
+-- param: metric str pageviews What orders the rows and makes the share: pageviews or visits
+-- param: top int 20 How many rows to return (the largest first)
+--
+-- A page view is an event of type page; a visit is a page view with visit_start (its
+-- referrer is not the same site), so visits count entries, without any per-visitor state.
+-- The range is start_time (inclusive) to end_time (exclusive), UTC; only the event_date
+-- partitions of the range are read. Filters (all web insights take the same ones) compare
+-- with the values as reported: empty or unknown values are (none); a page view's source is
+-- its referrer_host (for pages after the first of a visit, the site itself), else its
+-- utm_source, else (direct).
+--
+-- referrer_host is the page view's source as web_top_referrers names it (for the pages after
+-- the first of a visit, the site itself); path is the path alone (all sites together unless
+-- site is set). Empty or unknown values are (none). Rows are ordered by the metric, then by
+-- the other one. An unknown group_by or metric gives no rows.
+WITH pv AS (
+    SELECT
+        e."timestamp" AS ts,
+        coalesce(nullif(e.host, ''), '(none)') AS host,
+        coalesce(nullif(e.path, ''), '(none)') AS path,
+        coalesce(e.visit_start, false) AS visit_start,
+        CASE
+            WHEN nullif(e.referrer_host, '') IS NOT NULL THEN e.referrer_host
+            WHEN nullif(e.utm_source, '') IS NOT NULL THEN e.utm_source
+            ELSE '(direct)'
+        END AS referrer_source,
+        coalesce(nullif(e.utm_source, ''), '(none)') AS utm_source,
+        coalesce(nullif(e.utm_medium, ''), '(none)') AS utm_medium,
+        coalesce(nullif(e.utm_campaign, ''), '(none)') AS utm_campaign,
+        coalesce(nullif(e.country, ''), '(none)') AS country,
+        coalesce(nullif(e.device_type, ''), '(none)') AS device_type,
+        coalesce(nullif(e.browser, ''), '(none)') AS browser,
+        coalesce(nullif(e.os, ''), '(none)') AS os
+    FROM events e
+    WHERE e.type = 'page'
+      AND e.event_date BETWEEN CAST($start_time AS DATE) AND CAST($end_time AS DATE)
+      AND e."timestamp" >= $start_time
+      AND e."timestamp" < $end_time
+),
+views AS (
+    SELECT *
+    FROM pv
+    WHERE ($site = '*' OR host = $site)
+      AND ($path = '*' OR path = $path)
+      AND ($country = '*' OR country = $country)
+      AND ($device_type = '*' OR device_type = $device_type)
+      AND ($browser = '*' OR browser = $browser)
+      AND ($os = '*' OR os = $os)
+      AND ($referrer_host = '*' OR referrer_source = $referrer_host)
+      AND ($utm_source = '*' OR utm_source = $utm_source)
+),
+grouped AS (
+    SELECT
+        CASE $group_by
+            WHEN 'path' THEN path
+            WHEN 'referrer_host' THEN referrer_source
+            WHEN 'country' THEN country
+            WHEN 'device_type' THEN device_type
+            WHEN 'browser' THEN browser
+            WHEN 'os' THEN os
+            WHEN 'utm_source' THEN utm_source
+            WHEN 'utm_medium' THEN utm_medium
+            WHEN 'utm_campaign' THEN utm_campaign
+            WHEN 'host' THEN host
+        END AS value,
+        visit_start
+    FROM views
+    WHERE $metric IN ('pageviews', 'visits')
+),
+per_value AS (
+    SELECT
+        value,
+        count(*) AS pageviews,
+        count(CASE WHEN visit_start THEN 1 END) AS visits
+    FROM grouped
+    WHERE value IS NOT NULL
+    GROUP BY value
+),
+ranked AS (
+    SELECT
+        row_number() OVER (
+            ORDER BY CASE WHEN $metric = 'visits' THEN visits ELSE pageviews END DESC,
+                     CASE WHEN $metric = 'visits' THEN pageviews ELSE visits END DESC,
+                     value
+        ) AS rank,
+        value,
+        pageviews,
+        visits,
+        round(CASE WHEN $metric = 'visits' THEN visits ELSE pageviews END
+              / nullif(sum(CASE WHEN $metric = 'visits' THEN visits ELSE pageviews END) OVER (), 0), 4) AS share
+    FROM per_value
+)
+SELECT rank, $group_by AS dimension, value, pageviews, visits, share
+FROM ranked
+WHERE rank <= $top
+ORDER BY rank
