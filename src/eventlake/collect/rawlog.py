@@ -1,0 +1,452 @@
+"""The collector's durable raw log: accepted events as JSON lines in segment files,
+acknowledged only once they are on disk.
+
+    <dir>/seg-<UTC yyyymmddTHHMMSS>-<seq>.open   the active segment (appended to)
+    <dir>/seg-<UTC yyyymmddTHHMMSS>-<seq>.log    sealed segments, waiting for the loader
+
+`append(records)` queues the records and waits. One writer task takes everything the
+concurrent callers queued, writes it with one write and one fsync in a worker thread
+(the event loop keeps accepting requests meanwhile), and only then resolves every
+waiting caller: an acknowledged record is on disk (group commit). A write or fsync
+error fails the waiting callers (never acknowledged); the bytes of that batch are cut
+from the segment and writing continues in a fresh one. When too much is queued or the
+disk is nearly full, `append` raises Backpressure at once (the app answers 503).
+
+The active segment is sealed (fsync, rename to .log, fsync of the directory) when it
+exceeds `segment_bytes` or is older than `segment_seconds` at the next append, when
+the loader asks (`rotate_if_idle`, `rotate`) and on `close`. After a crash (kill -9,
+power loss) the constructor seals what a previous process left open, cutting a
+trailing partial line: those bytes were never acknowledged, so nothing acknowledged
+is lost. One process at a time owns a raw-log directory (a lock file), so that
+recovery never seals a segment another live process is still writing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import errno
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import EventlakeError
+
+log = logging.getLogger(__name__)
+
+SEGMENT_RE = re.compile(r"^seg-(\d{8}T\d{6})-(\d+)\.(open|log)$")
+LOCK_NAME = ".rawlog.lock"
+RETRY_QUEUE_FULL = 1  # seconds a client is asked to wait when the queue is full
+RETRY_DISK_FULL = 30  # ... when the disk is nearly full
+RETRY_CLOSED = 5  # ... while the collector shuts down
+
+
+class Backpressure(EventlakeError):
+    """The raw log cannot take more now (queue full, disk nearly full, closing):
+    nothing was written; the client should retry after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int, reason: str = "the raw log is busy"):
+        super().__init__(f"{reason}; retry after {retry_after}s")
+        self.retry_after = int(retry_after)
+        self.reason = reason
+
+
+class RawLogError(EventlakeError):
+    """The raw log cannot be opened, or a write/fsync failed (the records of that
+    write were not acknowledged)."""
+
+
+def segment_key(path: Path) -> tuple[str, int]:
+    """Sort key of a segment file: creation time (UTC, to the second), then sequence."""
+    m = SEGMENT_RE.match(path.name)
+    return (m.group(1), int(m.group(2))) if m else ("", 0)
+
+
+def sealed_segments(directory: Path | str) -> list[Path]:
+    """The sealed segments (`seg-*.log`) of a raw-log directory, oldest first."""
+    d = Path(directory)
+    if not d.is_dir():
+        return []
+    found = [p for p in d.iterdir() if p.suffix == ".log" and SEGMENT_RE.match(p.name)]
+    return sorted(found, key=segment_key)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a directory's entries (a created, renamed or removed file) durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class _Segment:
+    path: Path  # the .open file
+    fd: int
+    size: int
+    created: float  # time.monotonic() at creation
+
+
+class RawLog:
+    """A directory of append-only segment files of raw records (one JSON object per
+    line), written with group commit. Construct it (recovery happens here), then
+    `await start()`, `await append(records)` from the event loop, `await close()`."""
+
+    def __init__(
+        self,
+        directory: Path | str,
+        *,
+        segment_bytes: int = 64 << 20,
+        segment_seconds: float = 10.0,
+        max_pending_bytes: int = 64 << 20,
+        min_free_bytes: int = 256 << 20,
+        fsync: bool = True,
+    ):
+        self.directory = Path(directory)
+        self.segment_bytes = int(segment_bytes)
+        self.segment_seconds = float(segment_seconds)
+        self.max_pending_bytes = int(max_pending_bytes)
+        self.min_free_bytes = int(min_free_bytes)
+        self.fsync = fsync
+        self.recovered: list[tuple[Path, int]] = []  # (sealed segment, bytes cut) found at start
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RawLogError(f"cannot create the raw log directory {self.directory}: {exc.strerror or exc}") from None
+        self._lock = threading.Lock()  # guards the active segment: writes, rotation, sealing
+        self._lockfile = self._acquire_dir_lock()
+        self._active: _Segment | None = None
+        self._stranded: list[Path] = []  # .open files whose sealing failed; retried on rotate
+        self._queue: list[tuple[bytes, asyncio.Future]] = []
+        self._pending = 0  # bytes queued or being written, not yet acknowledged
+        self._writer: asyncio.Task | None = None
+        self._closing = False
+        self._closed = False
+        try:
+            # numbering goes on after every segment present (even one recovery removes)
+            seqs = [int(m.group(2)) for p in self.directory.iterdir() if (m := SEGMENT_RE.match(p.name))]
+            self._seq = max(seqs, default=0) + 1
+            self._recover()
+        except OSError as exc:
+            self._release_dir_lock()
+            raise RawLogError(f"cannot recover the raw log in {self.directory}: {exc.strerror or exc}") from None
+
+    # -- public API -----------------------------------------------------------------
+    async def start(self) -> None:
+        """Ready for appends (recovery already ran in the constructor)."""
+        if self._closed or self._closing:
+            raise RawLogError(f"the raw log in {self.directory} is closed")
+
+    async def append(self, records: list[bytes]) -> None:
+        """Durably store `records` (each one JSON object, UTF-8, no newline). Returns
+        once they are written and fsynced; raises Backpressure at once when the log
+        cannot take them now, RawLogError when the write or fsync failed."""
+        if not records:
+            return
+        if self._closing or self._closed:
+            raise Backpressure(RETRY_CLOSED, f"the raw log in {self.directory} is closed")
+        for r in records:
+            if not isinstance(r, (bytes, bytearray, memoryview)):
+                raise TypeError(f"a raw record must be bytes, not {type(r).__name__}")
+            if b"\n" in r:
+                raise ValueError("a raw record must be one line of JSON (no newline inside)")
+        data = b"\n".join(bytes(r) for r in records) + b"\n"
+        if self._pending and self._pending + len(data) > self.max_pending_bytes:
+            raise Backpressure(
+                RETRY_QUEUE_FULL,
+                f"the raw log's write queue is full ({self._pending:,} bytes waiting, limit {self.max_pending_bytes:,})",
+            )
+        try:
+            free = shutil.disk_usage(self.directory).free
+        except OSError as exc:
+            raise RawLogError(f"cannot check free space in {self.directory}: {exc.strerror or exc}") from None
+        if free < self.min_free_bytes:
+            raise Backpressure(
+                RETRY_DISK_FULL,
+                f"the disk of the raw log {self.directory} is nearly full ({free:,} bytes free, "
+                f"at least {self.min_free_bytes:,} needed)",
+            )
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._queue.append((data, fut))
+        self._pending += len(data)
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._drain(), name="rawlog-writer")
+        # shield: a caller that goes away (client disconnect) must not cancel the
+        # write; its records are still written, only nobody is told
+        await asyncio.shield(fut)
+
+    async def close(self) -> None:
+        """Write everything queued, fsync, seal the active segment and release the
+        directory. Appends after this raise Backpressure."""
+        if self._closed:
+            return
+        self._closing = True
+        while self._writer is not None and not self._writer.done():
+            await asyncio.wait([self._writer])
+        try:
+            await asyncio.to_thread(self.rotate)
+        finally:
+            self._closed = True
+            self._release_dir_lock()
+
+    def rotate(self) -> Path | None:
+        """Seal the active segment now (waits for a write in progress). Returns the
+        sealed file, or None when no segment was open. Safe from any thread."""
+        with self._lock:
+            self._retry_stranded()
+            if self._active is None:
+                return None
+            return self._seal_locked()
+
+    def rotate_if_idle(self, max_age: float | None = None) -> Path | None:
+        """Seal the active segment if it is at least `max_age` seconds old (default
+        segment_seconds): with no further appends it would otherwise stay open and its
+        events would never reach the loader. Safe from any thread (the loader's)."""
+        age = self.segment_seconds if max_age is None else max_age
+        with self._lock:
+            self._retry_stranded()
+            seg = self._active
+            if seg is None or time.monotonic() - seg.created < age:
+                return None
+            return self._seal_locked()
+
+    def sealed(self) -> list[Path]:
+        """Sealed segments, oldest first. Safe from any thread."""
+        return sealed_segments(self.directory)
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._pending
+
+    @property
+    def active_segment(self) -> Path | None:
+        seg = self._active
+        return seg.path if seg else None
+
+    # -- the writer -------------------------------------------------------------------
+    async def _drain(self) -> None:
+        """Write batches until the queue is empty: everything queued so far in one
+        write + fsync, then resolve every waiting caller."""
+        while self._queue:
+            batch, self._queue = self._queue, []
+            data = b"".join(d for d, _ in batch)
+            try:
+                await asyncio.to_thread(self._write_sync, data)
+            except BaseException as exc:
+                if isinstance(exc, OSError):
+                    err = RawLogError(
+                        f"cannot write to the raw log in {self.directory}: {exc.strerror or exc}; "
+                        f"{len(batch)} request(s) not acknowledged"
+                    )
+                else:
+                    err = RawLogError(f"raw log writer in {self.directory} stopped: {exc!r}")
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(err)
+                        fut.exception()  # a caller that went away must not log "never retrieved"
+                if not isinstance(exc, Exception):
+                    self._fail_queued(err)
+                    raise
+            else:
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_result(None)
+            finally:
+                self._pending -= len(data)
+
+    def _fail_queued(self, err: Exception) -> None:
+        batch, self._queue = self._queue, []
+        for data, fut in batch:
+            self._pending -= len(data)
+            if not fut.done():
+                fut.set_exception(err)
+                fut.exception()
+
+    def _write_sync(self, data: bytes) -> None:
+        """One write + fsync of a batch to the active segment (worker thread)."""
+        with self._lock:
+            seg = self._active
+            if seg is not None and (seg.size >= self.segment_bytes or time.monotonic() - seg.created >= self.segment_seconds):
+                self._seal_locked()
+                seg = None
+            if seg is None:
+                seg = self._active = self._open_segment()
+            start = seg.size
+            try:
+                view = memoryview(data)
+                while view:
+                    n = os.write(seg.fd, view)
+                    if n <= 0:
+                        raise OSError(errno.EIO, "write wrote nothing")
+                    view = view[n:]
+                if self.fsync:
+                    os.fsync(seg.fd)
+            except OSError:
+                self._abandon_locked(start)
+                raise
+            seg.size += len(data)
+
+    # -- segments (callers hold self._lock) -------------------------------------------
+    def _open_segment(self) -> _Segment:
+        while True:
+            stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+            stem = f"seg-{stamp}-{self._seq:06d}"
+            self._seq += 1
+            path = self.directory / f"{stem}.open"
+            if path.with_suffix(".log").exists():
+                continue
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o640)
+            except FileExistsError:
+                continue
+            break
+        if self.fsync:
+            try:
+                fsync_dir(self.directory)
+            except OSError:
+                os.close(fd)
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+                raise
+        return _Segment(path, fd, 0, time.monotonic())
+
+    def _seal_locked(self) -> Path | None:
+        """fsync, close and rename the active segment to .log, fsync the directory.
+        A segment that cannot be renamed stays .open (it is retried, and sealed by
+        recovery at the next start); its acknowledged content is on disk already."""
+        seg, self._active = self._active, None
+        if seg is None:
+            return None
+        try:
+            if self.fsync:
+                os.fsync(seg.fd)
+        except OSError as exc:
+            log.error("raw log: fsync of %s failed while sealing it: %s", seg.path, exc)
+        finally:
+            os.close(seg.fd)
+        if seg.size == 0:
+            try:
+                seg.path.unlink()
+            except OSError:
+                pass
+            return None
+        return self._seal_path(seg.path)
+
+    def _seal_path(self, path: Path) -> Path | None:
+        sealed = path.with_suffix(".log")
+        try:
+            os.rename(path, sealed)
+            if self.fsync:
+                fsync_dir(self.directory)
+        except OSError as exc:
+            log.error("raw log: cannot seal %s: %s (retried at the next rotation)", path, exc)
+            if path.exists():
+                self._stranded.append(path)
+                return None
+        return sealed
+
+    def _retry_stranded(self) -> None:
+        stranded, self._stranded = self._stranded, []
+        for path in stranded:
+            self._seal_path(path)
+
+    def _abandon_locked(self, start: int) -> None:
+        """After a failed write or fsync: cut the batch's bytes (never acknowledged),
+        seal the segment and write the next batch to a fresh one (after a failed fsync
+        the state of the file's unsynced pages is unknown)."""
+        seg = self._active
+        if seg is None:
+            return
+        try:
+            os.ftruncate(seg.fd, start)
+            seg.size = start
+        except OSError as exc:
+            # the partial batch stays at the end of this segment: the loader
+            # quarantines the incomplete line, complete ones load (at least once)
+            log.error("raw log: cannot cut a failed write from %s: %s", seg.path, exc)
+            try:
+                seg.size = os.fstat(seg.fd).st_size
+            except OSError:
+                seg.size = max(start, 1)
+        self._seal_locked()
+
+    # -- recovery and the directory lock ------------------------------------------------
+    def _recover(self) -> None:
+        """Seal every .open segment a previous process left, cutting a trailing partial
+        line (written, never acknowledged). An empty one is removed."""
+        for path in sorted((p for p in self.directory.iterdir() if p.suffix == ".open" and SEGMENT_RE.match(p.name)), key=segment_key):
+            with open(path, "r+b") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                keep = _end_of_last_line(fh, size)
+                if keep < size:
+                    fh.truncate(keep)
+                if self.fsync:
+                    os.fsync(fh.fileno())
+            cut = size - keep
+            if keep == 0:
+                path.unlink()
+                if self.fsync:
+                    fsync_dir(self.directory)
+                log.warning("raw log: removed %s left open by a previous run (%d unacknowledged bytes)", path.name, cut)
+                continue
+            sealed = path.with_suffix(".log")
+            os.rename(path, sealed)
+            if self.fsync:
+                fsync_dir(self.directory)
+            self.recovered.append((sealed, cut))
+            log.warning(
+                "raw log: sealed %s left open by a previous run%s", sealed.name,
+                f", cut {cut} bytes of an unacknowledged partial line" if cut else "",
+            )
+
+    def _acquire_dir_lock(self):
+        import fcntl
+
+        path = self.directory / LOCK_NAME
+        try:
+            fh = open(path, "a+")
+        except OSError as exc:
+            raise RawLogError(f"cannot open the raw log lock {path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            fh.close()
+            raise RawLogError(
+                f"the raw log directory {self.directory} is in use by another collector process"
+                + (f" (pid {holder})" if holder else "")
+                + ": give each collector process its own raw log directory"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        return fh
+
+    def _release_dir_lock(self) -> None:
+        fh, self._lockfile = self._lockfile, None
+        if fh is not None:
+            fh.close()  # closing the file releases the flock
+
+
+def _end_of_last_line(fh, size: int, block: int = 1 << 16) -> int:
+    """Offset just past the last newline of the file (0 when there is none)."""
+    pos = size
+    while pos > 0:
+        start = max(0, pos - block)
+        fh.seek(start)
+        chunk = fh.read(pos - start)
+        i = chunk.rfind(b"\n")
+        if i >= 0:
+            return start + i + 1
+        pos = start
+    return 0
