@@ -33,6 +33,23 @@ OPTIONS: dict[str, str] = {
     "spark.master": "Spark master URL for --engine spark (default local[2]). Env: EVENTLAKE_SPARK_MASTER.",
     "ingest.batch_mb": "Uncompressed megabytes of input read per commit (default 512).",
     "ingest.memory_mb": "DuckDB memory limit in MB while ingesting (default 384); the process peak stays within about twice this.",
+    # [destinations.NAME] tables (validated by eventlake.destinations.parse_destinations)
+    "destinations.NAME.type": "Destination type: webhook, ga4, amplitude or segment.",
+    "destinations.NAME.url": "Endpoint URL (webhook: required; ga4/amplitude: the collect endpoint; segment: the API base).",
+    "destinations.NAME.secret_env": "Name of the environment variable holding the secret (never the secret itself).",
+    "destinations.NAME.measurement_id": "GA4 only: the data stream's measurement id (G-XXXX).",
+    "destinations.NAME.min_id_length": "Amplitude only: options.min_id_length sent with every request.",
+    "destinations.NAME.sources": "Collector sources whose events are forwarded (default: all).",
+    "destinations.NAME.events": "Event names forwarded (default: all).",
+    "destinations.NAME.fields": "Payload fields forwarded (default: type, event, name, messageId, userId, anonymousId, timestamp, properties).",
+    "destinations.NAME.batch_size": "Events per request (default: the type's, at most its vendor limit).",
+    "destinations.NAME.max_attempts": "Attempts per event before it is recorded as failed (default 5).",
+    "destinations.NAME.backoff_s": "Wait before the first retry in seconds, doubling each time, with jitter (default 0.5).",
+    "destinations.NAME.max_backoff_s": "Longest wait between retries in seconds (default 30).",
+    "destinations.NAME.max_retry_after_s": "Longest Retry-After honoured in seconds; a longer one fails the attempt (default 300).",
+    "destinations.NAME.timeout_s": "HTTP timeout per request in seconds (default 10).",
+    "destinations.NAME.queue_size": "Events waiting per destination; beyond it events are recorded as dropped (default 10000).",
+    "destinations.NAME.concurrency": "Requests in flight per destination (default 1).",
 }
 
 
@@ -44,6 +61,7 @@ class Settings:
     batch_mb: int = 512
     memory_mb: int = 384
     source: dict[str, str] = field(default_factory=dict)
+    destinations: dict[str, Any] = field(default_factory=dict)  # raw [destinations.NAME] tables
 
 
 def _load_toml(explicit: str | None) -> tuple[dict[str, Any], Path | None]:
@@ -96,4 +114,5 @@ def load_settings(lake: str | None = None, catalog: str | None = None) -> Settin
         batch_mb=batch_mb,
         memory_mb=memory_mb,
         source={"lake": lake_src, "catalog": cat_src},
+        destinations=data.get("destinations", {}),
     )
