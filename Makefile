@@ -13,8 +13,15 @@ $(BIN)/eventlake: pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $@
 
+# Test tools beyond Python: Debian's chromium for the browser tests (Playwright drives it,
+# never a downloaded browser) and the Node Segment client for the collector's client test.
 $(VENV)/.dev: $(BIN)/eventlake
 	$(BIN)/pip install -q -e '.[dev]'
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }; } || \
+	  echo "note: Debian's chromium is not installed; the browser tests will be skipped"
+	@if command -v npm >/dev/null; then npm ci --prefix tests/collect/node --no-audit --no-fund --loglevel=error; \
+	  else echo "note: npm not found; the Node client test will be skipped"; fi
 	touch $@
 
 venv: $(BIN)/eventlake

@@ -31,6 +31,9 @@ COMMAND_GROUPS: list[tuple[str, str]] = [
     ("insights", "eventlake.cli.insights"),
     ("extract", "eventlake.cli.extract"),
     ("demo", "eventlake.cli.demo"),
+    ("sources", "eventlake.cli.sources"),
+    ("serve", "eventlake.cli.serve"),
+    ("destinations", "eventlake.cli.destinations"),
 ]
 
 

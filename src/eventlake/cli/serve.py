@@ -1,0 +1,98 @@
+"""`eventlake serve ...`: long-running servers (the event collector)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import EventlakeError
+from .common import err_console, state
+
+app = typer.Typer(help="Run eventlake's servers: the event collector.", no_args_is_help=True)
+
+
+@app.command("collector")
+def collector(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8088, "--port", help="TCP port to listen on."),
+    raw_dir: Optional[Path] = typer.Option(None, "--raw-dir", help="Raw log folder (default: <lake>/collector/raw)."),
+    load_interval: float = typer.Option(5.0, "--load-interval", help="Seconds between loads of the raw log into the lake (0: load only at start and shutdown)."),
+    trust_proxy: bool = typer.Option(False, "--trust-proxy", help="Take the client address from X-Forwarded-For (behind a reverse proxy)."),
+    max_in_flight: int = typer.Option(512, "--max-in-flight", help="Requests handled at once; more are answered 429."),
+    max_pending_mb: float = typer.Option(32.0, "--max-pending-mb", help="MB waiting to be written before requests are answered 503."),
+    min_free_mb: float = typer.Option(256.0, "--min-free-mb", help="Free disk space (MB) below which requests are answered 503."),
+    log_level: str = typer.Option("info", "--log-level", help="Log level: debug, info, warning or error."),
+) -> None:
+    """Run the event collector: Segment-compatible HTTP API, durable raw log, loads into the lake."""
+    import uvicorn
+
+    from ..collect.app import CollectorOptions, create_app
+    from ..collect.rawlog import RawLog
+
+    if not 0 < port < 65536:
+        raise EventlakeError(f"--port {port}: use a TCP port between 1 and 65535")
+    if load_interval < 0:
+        raise EventlakeError("--load-interval must be 0 or more seconds")
+    if max_in_flight < 1:
+        raise EventlakeError("--max-in-flight must be at least 1")
+    level = log_level.lower()
+    if level not in ("debug", "info", "warning", "error"):
+        raise EventlakeError(f"--log-level {log_level!r}: use debug, info, warning or error")
+    logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    lake = state.lake()
+    con = lake.connect(create=True)
+    try:
+        with lake.writer_lock():
+            lake.ensure_tables(con, ["collector_sources", "raw_events", "events", "ingested_objects", "quarantine", "ingest_runs"])
+    finally:
+        con.close()
+    raw = (raw_dir or (lake.path / "collector" / "raw")).resolve()
+    opts = CollectorOptions(
+        trust_proxy=trust_proxy,
+        max_in_flight=max_in_flight,
+        load_interval=load_interval if load_interval > 0 else 3600.0 * 24 * 365,
+        max_pending_bytes=int(max_pending_mb * 1024 * 1024),
+        min_free_bytes=int(min_free_mb * 1024 * 1024),
+    )
+    # recovery (sealing what a killed process left open) happens here, before the
+    # first request; a second collector on the same raw log is refused here too
+    rawlog = RawLog(
+        raw,
+        segment_bytes=opts.segment_bytes,
+        segment_seconds=opts.segment_seconds,
+        max_pending_bytes=opts.max_pending_bytes,
+        min_free_bytes=opts.min_free_bytes,
+    )
+    for path, cut in rawlog.recovered:
+        err_console.print(f"recovered {path.name}" + (f" (cut {cut} unacknowledged bytes)" if cut else ""))
+    from ..destinations import load_destinations
+    from ..destinations.fanout import Fanout
+
+    destinations = load_destinations(state.settings())
+    fanout = Fanout(lake, destinations) if destinations else None
+    if destinations:
+        err_console.print("forwarding to " + ", ".join(f"{d.name} ({d.type})" for d in destinations))
+    application = create_app(lake, raw, options=opts, rawlog=rawlog, fanout=fanout)
+    err_console.print(f"eventlake collector on http://{host}:{port} (lake {lake.path}, raw log {raw})")
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        proxy_headers=False,  # the app decides (--trust-proxy)
+        server_header=False,
+        access_log=False,
+        log_level=level,
+        lifespan="on",
+        timeout_graceful_shutdown=30,
+    )
+    server = uvicorn.Server(config)
+    # SIGTERM/SIGINT: uvicorn stops accepting, finishes the requests in flight, then
+    # the app's shutdown writes what is queued, seals the raw log and loads it
+    server.run()
+    if not server.started:
+        raise EventlakeError(f"the collector could not start on {host}:{port} (see the log above)")

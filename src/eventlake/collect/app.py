@@ -1,0 +1,883 @@
+"""The collector's HTTP API: Segment's tracking API (track, page, screen, identify,
+group, alias, batch/import) in front of the raw log.
+
+A request is answered 200 only after its events are durably in the raw log
+(`RawLog.append` returned: written and fsynced). Everything else is answered with a
+JSON body `{"success": false, "error": "<reason>", "code": ..., "message": ...}`:
+
+    400  malformed JSON, a missing or mistyped field (the reason names the field and
+         the event's index); one bad event rejects the whole request, nothing is stored
+    401  no write key, or an unknown or revoked one
+    403  a browser request from a host that is not one of the source's --site hosts
+    413  an event over 32 KB, or a request over 500 KB (Segment's limits)
+    429  too many requests in flight (Retry-After)
+    503  the raw log cannot take more now, or the disk is full (Retry-After)
+
+`GET /health` reports the counters kept in memory since start.
+
+The body is read and parsed here (orjson), not by pydantic: this is the hot path.
+Run it with uvicorn's proxy header handling off (`proxy_headers=False`): whether
+X-Forwarded-For is believed is this app's `trust_proxy` option.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import ipaddress
+import logging
+import math
+import time
+import uuid
+import zlib
+from collections import Counter, defaultdict
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import orjson
+from fastapi import FastAPI, Request
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+
+from ..lake import Lake
+from .privacy import apply_policy
+from .rawlog import Backpressure, RawLog
+from .snippet import SNIPPET_BYTES, SNIPPET_ETAG, BeaconError, is_registered, page_event, parse_beacon
+from .sources import Source, SourceRegistry
+
+log = logging.getLogger("eventlake.collect")
+
+EVENT_TYPES = ("track", "page", "screen", "identify", "group", "alias")
+MAX_EVENT_BYTES = 32 * 1024
+MAX_REQUEST_BYTES = 500 * 1024
+ENDPOINTS = {
+    "/v1/track": "track",
+    "/v1/page": "page",
+    "/v1/screen": "screen",
+    "/v1/identify": "identify",
+    "/v1/group": "group",
+    "/v1/alias": "alias",
+    "/v1/batch": None,
+    "/v1/import": None,
+}
+_TIME_FIELDS = ("timestamp", "sentAt", "originalTimestamp", "receivedAt")
+_OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
+
+
+@dataclass
+class CollectorOptions:
+    trust_proxy: bool = False  # believe X-Forwarded-For (the address the proxy appended last)
+    max_in_flight: int = 512  # requests being read or waiting for the raw log; more: 429
+    max_event_bytes: int = MAX_EVENT_BYTES
+    max_request_bytes: int = MAX_REQUEST_BYTES
+    source_refresh_seconds: float = 5.0  # re-read collector_sources this often
+    load_interval: float | None = None  # seconds between loads into the lake; None: no loader
+    load_on_shutdown: bool = True  # when the loader runs: load what is pending at shutdown
+    # RawLog settings when the app makes its own raw log
+    segment_bytes: int = 64 * 1024 * 1024
+    segment_seconds: float = 60.0
+    max_pending_bytes: int = 32 * 1024 * 1024
+    min_free_bytes: int = 256 * 1024 * 1024
+    fsync: bool = True
+
+
+class Rejected(Exception):
+    """A request answered with an error status."""
+
+    def __init__(self, status: int, kind: str, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+
+
+def _json(status: int, body: dict, headers: dict | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def _error_response(exc: Rejected) -> Response:
+    headers = None
+    if exc.retry_after is not None:
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+    body = {"success": False, "error": exc.message, "code": exc.kind, "message": exc.message}
+    return _json(exc.status, body, headers)
+
+
+# --- enrichment --------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8192)
+def parse_user_agent(ua: str) -> tuple[str | None, str | None, str | None]:
+    """(device_type, browser, os) for a User-Agent string, by ua-parser; device_type is
+    desktop | mobile | tablet | bot | other."""
+    if not ua:
+        return None, None, None
+    try:
+        from ua_parser import parse
+
+        r = parse(ua[:1024])
+    except Exception:  # ua-parser must never fail a request
+        return "other", None, None
+    browser = r.user_agent.family if r.user_agent and r.user_agent.family != "Other" else None
+    os_name = r.os.family if r.os and r.os.family != "Other" else None
+    device = r.device.family if r.device else None
+    low = ua.lower()
+    if device == "Spider" or any(w in low for w in ("bot", "crawler", "spider", "headlesschrome", "lighthouse")):
+        dtype = "bot"
+    elif (device and any(w in device for w in ("iPad", "Tablet", "Kindle", "Nexus 7", "Nexus 9", "Nexus 10"))) or (
+        os_name == "Android" and "mobile" not in low
+    ) or "tablet" in low:
+        dtype = "tablet"
+    elif (device and any(w in device for w in ("iPhone", "iPod"))) or os_name in (
+        "iOS",
+        "Android",
+        "Windows Phone",
+        "BlackBerry OS",
+        "KaiOS",
+        "Firefox OS",
+    ) or "mobile" in low:
+        dtype = "mobile"
+    elif os_name in ("Windows", "Mac OS X", "macOS", "Linux", "Ubuntu", "Fedora", "Debian", "Chrome OS", "ChromeOS", "FreeBSD", "OpenBSD", "Solaris") or browser in (
+        "Chrome",
+        "Firefox",
+        "Safari",
+        "Edge",
+        "Opera",
+        "IE",
+    ):
+        dtype = "desktop"
+    else:
+        dtype = "other"
+    return dtype, browser, os_name
+
+
+@lru_cache(maxsize=65536)
+def country_of(ip: str) -> str | None:
+    """ISO 3166-1 alpha-2 country of a public IP address (offline, iptocc); None for
+    private, reserved or unknown addresses."""
+    try:
+        import iptocc
+
+        cc = iptocc.country_code(ip)
+    except Exception:
+        return None
+    return cc or None
+
+
+def _valid_ip(value) -> str | None:
+    if not isinstance(value, str) or not value or len(value) > 64:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip().strip("[]")))
+    except ValueError:
+        return None
+
+
+def _host_of(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host.lower() if host else None
+
+
+# --- validation ----------------------------------------------------------------------
+
+
+def _present_id(ev: dict, field: str) -> bool:
+    v = ev.get(field)
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, str):
+        return bool(v.strip())
+    return isinstance(v, (int, float))
+
+
+def _where(index: int | None) -> str:
+    return "event" if index is None else f"batch[{index}]"
+
+
+def validate_event(ev, index: int | None, endpoint_type: str | None) -> dict:
+    """Check one event; returns it (a shallow copy, with `type` set) or raises
+    Rejected(400) naming the event's index and the field."""
+    where = _where(index)
+    if not isinstance(ev, dict):
+        raise Rejected(400, "invalid_event", f"{where}: an event must be a JSON object, not {type(ev).__name__}")
+    ev = dict(ev)
+    if endpoint_type is None:
+        t = ev.get("type")
+        if t is None:
+            raise Rejected(400, "invalid_event", f"{where}: missing field 'type' (one of {', '.join(EVENT_TYPES)})")
+        if t not in EVENT_TYPES:
+            raise Rejected(400, "invalid_event", f"{where}: field 'type' is {t!r}, not one of {', '.join(EVENT_TYPES)}")
+    else:
+        t = endpoint_type
+    ev["type"] = t
+    where = f"{where} ({t})"
+    for f in ("userId", "anonymousId", "groupId", "previousId"):
+        v = ev.get(f)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int, float))):
+            raise Rejected(400, "invalid_event", f"{where}: field '{f}' must be a string")
+        if isinstance(v, str) and len(v) > 1024:
+            raise Rejected(400, "invalid_event", f"{where}: field '{f}' is longer than 1024 characters")
+    if t == "alias":
+        for f in ("userId", "previousId"):
+            if not _present_id(ev, f):
+                raise Rejected(400, "invalid_event", f"{where}: missing field '{f}'")
+    elif not (_present_id(ev, "userId") or _present_id(ev, "anonymousId")):
+        raise Rejected(400, "invalid_event", f"{where}: missing field 'userId' or 'anonymousId' (one of them is required)")
+    if t == "track":
+        name = ev.get("event")
+        if not isinstance(name, str) or not name.strip():
+            raise Rejected(400, "invalid_event", f"{where}: missing field 'event' (the event name, a non-empty string)")
+        if len(name) > 512:
+            raise Rejected(400, "invalid_event", f"{where}: field 'event' is longer than 512 characters")
+    if t == "group" and not _present_id(ev, "groupId"):
+        raise Rejected(400, "invalid_event", f"{where}: missing field 'groupId'")
+    if t in ("page", "screen") and ev.get("name") is not None and not isinstance(ev.get("name"), str):
+        raise Rejected(400, "invalid_event", f"{where}: field 'name' must be a string")
+    for f in _OBJECT_FIELDS:
+        v = ev.get(f)
+        if v is not None and not isinstance(v, dict):
+            raise Rejected(400, "invalid_event", f"{where}: field '{f}' must be a JSON object")
+    for f in _TIME_FIELDS:
+        v = ev.get(f)
+        if v is not None and not _is_iso_time(v):
+            raise Rejected(400, "invalid_event", f"{where}: field '{f}' is not an ISO-8601 time: {str(v)[:64]!r}")
+    mid = ev.get("messageId")
+    if mid is None or (isinstance(mid, str) and not mid.strip()):
+        ev["messageId"] = str(uuid.uuid4())
+    elif isinstance(mid, bool) or not isinstance(mid, (str, int)):
+        raise Rejected(400, "invalid_event", f"{where}: field 'messageId' must be a string")
+    elif isinstance(mid, int):
+        ev["messageId"] = str(mid)
+    elif len(mid) > 256:
+        raise Rejected(400, "invalid_event", f"{where}: field 'messageId' is longer than 256 characters")
+    return ev
+
+
+def _is_iso_time(v) -> bool:
+    if not isinstance(v, str) or not (10 <= len(v) <= 40):
+        return False
+    try:
+        datetime.fromisoformat(v)
+        return True
+    except ValueError:
+        return False
+
+
+# --- counters ----------------------------------------------------------------------------
+
+
+class Counters:
+    def __init__(self) -> None:
+        self.started = time.time()
+        self.requests = 0
+        self.accepted = 0
+        self.accepted_by_source: Counter = Counter()
+        self.dropped_by_allowlist: Counter = Counter()
+        self.spam_page_views: Counter = Counter()  # snippet page views for a host not registered for the key
+        self.properties_removed: Counter = Counter()
+        self.query_params_removed: Counter = Counter()
+        self.redactions: defaultdict[str, Counter] = defaultdict(Counter)
+        self.rejected: Counter = Counter()
+        self.backpressure = 0
+        self.loads = 0
+        self.load_errors = 0
+        self.last_load: dict | None = None
+        self.last_load_error: str | None = None
+
+
+# --- the collector -------------------------------------------------------------------------
+
+
+class Collector:
+    """The state behind the HTTP app: sources, raw log, counters and the loader."""
+
+    def __init__(self, lake: Lake | None, rawlog_dir: Path | str, *, options: CollectorOptions, registry: SourceRegistry, rawlog=None, fanout=None):
+        self.lake = lake
+        self.rawlog_dir = Path(rawlog_dir)
+        self.options = options
+        self.registry = registry
+        self.rawlog = rawlog
+        self.counters = Counters()
+        self.in_flight = 0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._refresh_lock: asyncio.Lock | None = None
+        self._load_lock: asyncio.Lock | None = None
+        self._stop: asyncio.Event | None = None
+        self._load_task: asyncio.Task | None = None
+        self._loader = None
+        self.started = False
+        self.loading = False  # a load into the lake is running
+        self.fanout = fanout  # eventlake.destinations.fanout.Fanout, or None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def startup(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._refresh_lock = asyncio.Lock()
+        self._load_lock = asyncio.Lock()
+        self._stop = asyncio.Event()
+        if self.rawlog is None:
+            o = self.options
+            self.rawlog = RawLog(
+                self.rawlog_dir,
+                segment_bytes=o.segment_bytes,
+                segment_seconds=o.segment_seconds,
+                max_pending_bytes=o.max_pending_bytes,
+                min_free_bytes=o.min_free_bytes,
+                fsync=o.fsync,
+            )
+        await self.rawlog.start()
+        if self.fanout is not None:
+            await self.fanout.start()
+        await asyncio.to_thread(self.registry.refresh)
+        await asyncio.to_thread(_warm_up)
+        if self.registry.last_error:
+            log.warning("could not read collector sources: %s", self.registry.last_error)
+        self.started = True
+        if self.options.load_interval is not None and self.lake is not None:
+            self._load_task = asyncio.create_task(self._load_loop(), name="eventlake-loader")
+        log.info("collector ready: %d active source(s), raw log %s", len(self.registry), self.rawlog_dir)
+
+    async def shutdown(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        if self._load_task is not None:
+            try:
+                await self._load_task
+            except Exception:
+                log.exception("loader task failed")
+        if self.rawlog is not None and self.started:
+            try:
+                await self.rawlog.close()
+            except Exception:
+                log.exception("closing the raw log failed")
+        self.started = False
+        if self.fanout is not None:
+            try:
+                await self.fanout.close()
+            except Exception:
+                log.exception("closing the destinations failed")
+        if self._load_task is not None and self.options.load_on_shutdown:
+            await self._load(rotate=False)
+
+    # -- loading ----------------------------------------------------------------------------------
+    def _get_loader(self):
+        if self._loader is None:
+            from .loader import Loader
+
+            self._loader = Loader(self.lake, self.rawlog_dir)
+        return self._loader
+
+    async def _load_loop(self) -> None:
+        assert self._stop is not None
+        while not self._stop.is_set():
+            await self._load(rotate=True)
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=self.options.load_interval)
+            except (asyncio.TimeoutError, TimeoutError):
+                pass
+
+    async def _load(self, rotate: bool) -> object | None:
+        """Seal the active segment (when it has data) and load every sealed segment into
+        the lake, in a worker thread. Errors are logged and counted, never raised."""
+        assert self._load_lock is not None
+        async with self._load_lock:
+            try:
+                if rotate and self.started:
+                    await asyncio.to_thread(self.rawlog.rotate)
+                self.loading = True
+                try:
+                    stats = await asyncio.to_thread(self._get_loader().load_pending)
+                finally:
+                    self.loading = False
+            except Exception as exc:
+                self.counters.load_errors += 1
+                self.counters.last_load_error = f"{type(exc).__name__}: {exc}"
+                log.error("loading the raw log into the lake failed (will retry): %s", self.counters.last_load_error)
+                return None
+            self.counters.loads += 1
+            self.counters.last_load = _stats_dict(stats)
+            self.counters.last_load["at"] = datetime.now(timezone.utc).isoformat()
+            if getattr(stats, "files_failed", 0):
+                self.counters.load_errors += 1
+                self.counters.last_load_error = "; ".join(getattr(stats, "problems", [])[:3]) or "a segment failed to load"
+            if getattr(stats, "records_read", 0):
+                log.info(
+                    "loaded %d segment(s): %d event(s), %d duplicate(s), %d quarantined",
+                    stats.files_read, stats.records_loaded, stats.records_duplicate, stats.records_quarantined,
+                )
+            return stats
+
+    async def rotate_and_load(self):
+        """Seal what was acknowledged so far and load it now (also used by tests)."""
+        return await self._load(rotate=True)
+
+    def rotate_and_load_threadsafe(self, timeout: float = 120.0):
+        """rotate_and_load from another thread than the server's."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(self.rotate_and_load(), self.loop).result(timeout)
+
+    # -- requests ---------------------------------------------------------------------------------
+    async def _lookup(self, key: str) -> Source | None:
+        src = self.registry.lookup(key)
+        if src is None and self.registry.stale(1.0):
+            # a source added a moment ago: refresh now (at most once a second, shared)
+            assert self._refresh_lock is not None
+            async with self._refresh_lock:
+                if self.registry.stale(1.0):
+                    await asyncio.to_thread(self.registry.refresh)
+            src = self.registry.lookup(key)
+        elif self.registry.stale():
+            assert self._refresh_lock is not None
+            if not self._refresh_lock.locked():
+                asyncio.get_running_loop().create_task(self._refresh_bg())
+        return src
+
+    async def _refresh_bg(self) -> None:
+        assert self._refresh_lock is not None
+        async with self._refresh_lock:
+            if self.registry.stale():
+                await asyncio.to_thread(self.registry.refresh)
+
+    async def _read_body(self, request: Request, limit: int) -> bytes:
+        cl = request.headers.get("content-length")
+        encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
+        if cl is not None:
+            try:
+                n = int(cl)
+            except ValueError:
+                raise Rejected(400, "malformed_request", "Content-Length is not a number") from None
+            if n > limit:
+                raise Rejected(413, "too_large", _too_large_msg(n, limit))
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise Rejected(413, "too_large", _too_large_msg(size, limit, at_least=True))
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        if encoding in ("identity", ""):
+            return body
+        if encoding not in ("gzip", "x-gzip", "deflate"):
+            raise Rejected(400, "malformed_request", f"unsupported Content-Encoding {encoding!r} (use gzip or none)")
+        wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS
+        d = zlib.decompressobj(wbits)
+        try:
+            out = d.decompress(body, limit + 1)
+        except zlib.error as exc:
+            raise Rejected(400, "malformed_request", f"the {encoding} body cannot be decompressed: {exc}") from None
+        if len(out) > limit:
+            raise Rejected(413, "too_large", _too_large_msg(len(out), limit, at_least=True, what="decompressed request"))
+        if not d.eof:
+            raise Rejected(400, "malformed_request", f"the {encoding} body is cut off")
+        return out
+
+    def _client_ip(self, request: Request) -> str | None:
+        if self.options.trust_proxy:
+            xff = request.headers.get("x-forwarded-for")
+            if xff:
+                for part in reversed(xff.split(",")):
+                    ip = _valid_ip(part.strip())
+                    if ip:
+                        return ip
+        client = request.scope.get("client")
+        return _valid_ip(client[0]) if client else None
+
+    async def handle(self, request: Request, endpoint_type: str | None) -> Response:
+        self.counters.requests += 1
+        if self.in_flight >= self.options.max_in_flight:
+            self.counters.rejected["overloaded"] += 1
+            return _error_response(Rejected(429, "overloaded", f"too many requests in flight ({self.in_flight}); retry later", retry_after=1))
+        self.in_flight += 1
+        try:
+            return await self._handle(request, endpoint_type)
+        except Rejected as exc:
+            self.counters.rejected[exc.kind] += 1
+            return _error_response(exc)
+        except Exception:
+            log.exception("unexpected error handling %s", request.url.path)
+            self.counters.rejected["internal_error"] += 1
+            return _error_response(Rejected(500, "internal_error", "internal error; the request was not stored"))
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, request: Request, endpoint_type: str | None) -> Response:
+        if not self.started:
+            raise Rejected(503, "unavailable", "the collector is starting or stopping", retry_after=1)
+        o = self.options
+        is_batch = endpoint_type is None
+        limit = o.max_request_bytes if is_batch else o.max_event_bytes
+        header_key = _basic_user(request.headers.get("authorization"))
+        source = None
+        if header_key:
+            source = await self._lookup(header_key)
+            if source is None:
+                raise Rejected(401, "unauthorized", "unknown or revoked write key")
+        body = await self._read_body(request, limit)
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise Rejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+        if not isinstance(doc, dict):
+            raise Rejected(400, "malformed_json", f"the body must be a JSON object, not {type(doc).__name__}")
+        if source is None:
+            key = doc.get("writeKey")
+            if not isinstance(key, str) or not key:
+                raise Rejected(401, "unauthorized", "no write key: send it as the HTTP Basic user name (empty password) or as 'writeKey' in the body")
+            source = await self._lookup(key)
+            if source is None:
+                raise Rejected(401, "unauthorized", "unknown or revoked write key")
+        site_host = _host_of(request.headers.get("origin")) or _host_of(request.headers.get("referer"))
+        if request.headers.get("origin") and not source.site_allowed(_host_of(request.headers.get("origin"))):
+            raise Rejected(403, "forbidden_site", f"pages on {site_host!r} may not send with the key of source {source.name!r} (not one of its sites)")
+
+        if is_batch:
+            batch = doc.get("batch")
+            if not isinstance(batch, list):
+                raise Rejected(400, "invalid_event", "missing field 'batch' (an array of events)")
+            shared_ctx = doc.get("context") if isinstance(doc.get("context"), dict) else None
+            shared_integrations = doc.get("integrations") if isinstance(doc.get("integrations"), dict) else None
+            shared_sent = doc.get("sentAt") if _is_iso_time(doc.get("sentAt")) else None
+            events = []
+            for i, raw in enumerate(batch):
+                ev = validate_event(raw, i, None)
+                ev.pop("writeKey", None)
+                if shared_ctx and isinstance(ev.get("context", {}), dict):
+                    ev["context"] = {**shared_ctx, **(ev.get("context") or {})}
+                if shared_integrations and isinstance(ev.get("integrations", {}), dict):
+                    ev["integrations"] = {**shared_integrations, **(ev.get("integrations") or {})}
+                if shared_sent and "sentAt" not in ev:
+                    ev["sentAt"] = shared_sent
+                size = len(orjson.dumps(raw))
+                if size > o.max_event_bytes:
+                    raise Rejected(413, "too_large", f"batch[{i}] is {size} bytes; an event may have at most {o.max_event_bytes // 1024} KB")
+                events.append(ev)
+        else:
+            ev = validate_event(doc, None, endpoint_type)
+            ev.pop("writeKey", None)
+            events = [ev]
+
+        records = self._records(request, source, events, len(body), site_host)
+        if records:
+            try:
+                await self.rawlog.append(records)
+            except Backpressure as exc:
+                self.counters.backpressure += 1
+                raise Rejected(503, "backpressure", f"the collector cannot store more events now: {exc}", retry_after=exc.retry_after or 1) from None
+            except Exception as exc:
+                log.error("the raw log failed to store a request: %s", exc)
+                raise Rejected(503, "storage_error", f"the raw log failed to store the events: {type(exc).__name__}", retry_after=5) from None
+        self.counters.accepted += len(records)
+        self.counters.accepted_by_source[source.name] += len(records)
+        self._forward(records)
+        return _json(200, {"success": True})
+
+    async def handle_beacon(self, request: Request) -> Response:
+        """A page view from the /s.js snippet (see snippet.py): 202 whether it was stored
+        or dropped as spam (a page cannot read the answer of a beacon anyway)."""
+        self.counters.requests += 1
+        self.in_flight += 1
+        try:
+            body = await request.body()
+            try:
+                key, page = parse_beacon(body)
+            except BeaconError as exc:
+                self.counters.rejected["invalid_beacon"] += 1
+                return _json(400, {"error": str(exc), "code": "invalid_beacon", "message": str(exc)})
+            source = await self._lookup(key)
+            if source is None:
+                self.counters.rejected["unknown_key"] += 1
+                return _json(401, {"error": "unknown write key", "code": "unauthorized", "message": "unknown write key"})
+            if not is_registered(page["host"], source.sites):
+                self.counters.spam_page_views[source.name] += 1
+                return _json(202, {"success": False})
+            event = page_event(page, request.headers.get("user-agent"))
+            records = self._records(request, source, [event], len(body), page["host"])
+            if records:
+                try:
+                    await self.rawlog.append(records)
+                except Backpressure as exc:
+                    self.counters.backpressure += 1
+                    return _json(503, {"error": str(exc), "code": "backpressure"}, {"Retry-After": str(exc.retry_after or 1)})
+                self.counters.accepted += len(records)
+                self.counters.accepted_by_source[source.name] += len(records)
+                self._forward(records)
+            return _json(202, {"success": True})
+        finally:
+            self.in_flight -= 1
+
+    def _forward(self, records: list[bytes]) -> None:
+        """Hand durably stored records to the destinations (never blocks)."""
+        if self.fanout is not None and records:
+            try:
+                self.fanout.submit([orjson.loads(r) for r in records])
+            except Exception:  # forwarding must never fail an acknowledged request
+                log.exception("handing events to the destinations failed")
+
+    def _records(self, request: Request, source: Source, events: list[dict], nbytes: int, site_host: str | None) -> list[bytes]:
+        policy = source.policy
+        received_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        header_ua = request.headers.get("user-agent") or None
+        sock_ip = self._client_ip(request)
+        endpoint = request.url.path
+        c = self.counters
+        out: list[bytes] = []
+        for ev in events:
+            result = apply_policy(ev, policy)
+            if result.dropped:
+                c.dropped_by_allowlist[source.name] += 1
+                continue
+            if result.properties_removed:
+                c.properties_removed[source.name] += result.properties_removed
+            if result.query_params_removed:
+                c.query_params_removed[source.name] += result.query_params_removed
+            for kind, n in result.redactions.items():
+                c.redactions[source.name][kind] += n
+            payload = result.event
+            ctx = payload.get("context") if isinstance(payload.get("context"), dict) else None
+            ip = sock_ip
+            ua = header_ua
+            if ctx is not None:
+                ip = _valid_ip(ctx.get("ip")) or sock_ip
+                if isinstance(ctx.get("userAgent"), str) and ctx["userAgent"]:
+                    ua = ctx["userAgent"]
+                if not source.keep_ip and "ip" in ctx:
+                    ctx = dict(ctx)
+                    del ctx["ip"]
+                    payload["context"] = ctx
+            device_type, browser, os_name = parse_user_agent(ua[:1024]) if ua else (None, None, None)
+            rec = {
+                "received_at": received_at,
+                "source": source.name,
+                "key_id": source.key_id,
+                "type": payload["type"],
+                "message_id": payload["messageId"],
+                "payload": payload,
+                "request": {
+                    "endpoint": endpoint,
+                    "bytes": nbytes,
+                    "user_agent": ua,
+                    "country": country_of(ip) if ip else None,
+                    "device_type": device_type,
+                    "browser": browser,
+                    "os": os_name,
+                    "ip": ip if source.keep_ip else None,
+                    "site_host": site_host,
+                },
+            }
+            out.append(orjson.dumps(rec))
+        return out
+
+    def health(self) -> dict:
+        c = self.counters
+        return {
+            "status": "ok" if self.started else "stopped",
+            "uptime_seconds": round(time.time() - c.started, 3),
+            "in_flight": self.in_flight,
+            "sources": len(self.registry),
+            "sources_error": self.registry.last_error,
+            "requests": c.requests,
+            "accepted": c.accepted,
+            "accepted_by_source": dict(c.accepted_by_source),
+            "dropped_by_allowlist": dict(c.dropped_by_allowlist),
+            "spam_page_views": dict(c.spam_page_views),
+            "destinations": {n: dict(vars(st)) for n, st in self.fanout.stats.items()} if self.fanout is not None else {},
+            "properties_removed": dict(c.properties_removed),
+            "query_params_removed": dict(c.query_params_removed),
+            "redactions": {k: dict(v) for k, v in c.redactions.items()},
+            "rejected": dict(c.rejected),
+            "backpressure": c.backpressure,
+            "loader": {
+                "enabled": self._load_task is not None,
+                "loading": self.loading,
+                "loads": c.loads,
+                "errors": c.load_errors,
+                "last_load": c.last_load,
+                "last_error": c.last_load_error,
+            },
+        }
+
+
+def _warm_up() -> None:
+    """Load ua-parser's rules and the IP table before the first request needs them."""
+    parse_user_agent("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
+    country_of("8.8.8.8")
+
+
+def _stats_dict(stats) -> dict:
+    if stats is None:
+        return {}
+    if hasattr(stats, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        try:
+            return {
+                k: v
+                for k, v in asdict(stats).items()
+                if k != "started" and isinstance(v, (int, float, str, bool, type(None)))
+            }
+        except TypeError:
+            pass
+    if isinstance(stats, dict):
+        return dict(stats)
+    return {"result": str(stats)}
+
+
+def _too_large_msg(n: int, limit: int, at_least: bool = False, what: str = "request") -> str:
+    size = f"over {limit} bytes" if at_least else f"{n} bytes"
+    kind = "an event" if limit <= MAX_EVENT_BYTES else "a request"
+    return f"the {what} is {size}; {kind} may have at most {limit // 1024} KB"
+
+
+def _basic_user(header: str | None) -> str | None:
+    """The user name of an HTTP Basic Authorization header (Segment sends the write key
+    as user name with an empty password); None when there is no Basic header."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return ""
+    return decoded.split(":", 1)[0]
+
+
+def create_app(
+    lake: Lake | None,
+    rawlog_dir: Path | str,
+    *,
+    options: CollectorOptions | None = None,
+    rawlog=None,
+    registry: SourceRegistry | None = None,
+    fanout=None,
+    **option_overrides,
+) -> FastAPI:
+    """The collector app. `lake` holds collector_sources and receives the loads;
+    `rawlog_dir` is the raw log's folder. Options are CollectorOptions fields (also as
+    keyword arguments, e.g. trust_proxy=True, load_interval=5). `rawlog` (a RawLog not
+    yet started) replaces the one the app would make; `registry` the source list read
+    from the lake. The app starts the raw log at startup and closes it at shutdown."""
+    opts = options or CollectorOptions()
+    for k, v in option_overrides.items():
+        if not hasattr(opts, k):
+            raise TypeError(f"create_app: unknown option {k!r}")
+        setattr(opts, k, v)
+    reg = registry or SourceRegistry(lake, refresh_seconds=opts.source_refresh_seconds)
+    collector = Collector(lake, rawlog_dir, options=opts, registry=reg, rawlog=rawlog, fanout=fanout)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await collector.startup()
+        try:
+            yield
+        finally:
+            await collector.shutdown()
+
+    app = FastAPI(title="eventlake collector", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.collector = collector
+
+    def make_handler(endpoint_type: str | None):
+        async def handler(request: Request) -> Response:
+            return await collector.handle(request, endpoint_type)
+
+        return handler
+
+    for path, etype in ENDPOINTS.items():
+        app.add_api_route(path, make_handler(etype), methods=["POST"], include_in_schema=False)
+
+    async def health(request: Request) -> Response:
+        return _json(200, collector.health())
+
+    app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
+
+    async def snippet(request: Request) -> Response:
+        if request.headers.get("if-none-match") == SNIPPET_ETAG:
+            return Response(status_code=304, headers={"ETag": SNIPPET_ETAG})
+        return Response(
+            SNIPPET_BYTES, media_type="application/javascript",
+            headers={"ETag": SNIPPET_ETAG, "Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
+
+    async def beacon(request: Request) -> Response:
+        return await collector.handle_beacon(request)
+
+    app.add_api_route("/s.js", snippet, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/v1/p", beacon, methods=["POST"], include_in_schema=False)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["POST", "GET", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
+        max_age=86400,
+    )
+    return app
+
+
+class ServerThread:
+    """Run an ASGI app with uvicorn in a background thread on a loopback port (for
+    embedding the collector in another process, and for tests with real clients):
+
+        with ServerThread(create_app(lake, raw_dir)) as srv:
+            httpx.post(srv.url + "/v1/track", ...)
+    """
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, **config):
+        import socket
+        import threading
+
+        import uvicorn
+
+        self.app = app
+        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.host, self.port = host, self._sock.getsockname()[1]
+        cfg = {"log_level": "warning", "proxy_headers": False, "lifespan": "on", "access_log": False, **config}
+        self.server = uvicorn.Server(uvicorn.Config(app, **cfg))
+        self._thread = threading.Thread(target=self._run, name="eventlake-collector", daemon=True)
+        self.error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _run(self) -> None:
+        try:
+            self.server.run(sockets=[self._sock])
+        except BaseException as exc:  # reported by start()
+            self.error = exc
+
+    def start(self, timeout: float = 30.0) -> "ServerThread":
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the collector did not start: {self.error!r}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self, timeout: float = 60.0) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout)
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self) -> "ServerThread":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
