@@ -39,7 +39,10 @@ test: $(VENV)/.dev
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk >/dev/null; } || echo "note: wrk is not installed; the collector benchmark needs it"
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/service_logs.py
+	$(BIN)/python bench/collector.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) eventlake-data

@@ -22,6 +22,7 @@ from ..errors import LakeError
 from .schema import TABLES, TableDef
 
 ALIAS = "lake"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ class Lake:
             # catalog and data travel together in the lake directory: a moved or copied
             # lake opens where it now is (file paths in the catalog are relative)
             opts.append("OVERRIDE_DATA_PATH true")
+        if self.catalog == "sqlite":
+            # readers and the one writer (collector loads, deliveries, queries) share the
+            # file: WAL lets readers go on while a commit is written, and a busy connection
+            # waits for the lock instead of failing at once with "database is locked"
+            opts += ["META_JOURNAL_MODE 'WAL'", f"META_BUSY_TIMEOUT {SQLITE_BUSY_TIMEOUT_MS}"]
         if read_only:
             opts.append("READ_ONLY")
         try:

@@ -1,0 +1,232 @@
+"""Benchmark of the event collector (never run by `make test`), with durable ack on
+(every 200 means the event was written and fsynced), against a bare ASGI app on the
+same machine in the same run.
+
+  bare:    uvicorn serving an app that answers every POST with {"success": true}
+  track:   wrk -> POST /v1/track, one event per request (unique messageIds)
+  batch:   wrk -> POST /v1/batch, 100 events per request
+  memory:  the collector's RSS sampled during a long mixed run (track + batch), with
+           the loader loading into the lake as it goes; flat means bounded
+
+Load comes from wrk (Debian's package) in its own process; each target gets the same
+connections and duration. Targets on 2 cores: >= 50,000 events/s batched; single-event
+requests/s >= 0.5x the bare app's; memory flat over a 10-minute run.
+
+Usage: python bench/collector.py [--seconds 20] [--memory-seconds 600] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psutil
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from run import PY, machine  # noqa: E402
+
+BARE = """
+import sys, uvicorn
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            m = await receive()
+            if m["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif m["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"}); return
+    more = True
+    while more:  # read the whole body, as a real app must
+        m = await receive(); more = m.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b'{"success":true}'})
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=False, log_level="warning", server_header=False)
+"""
+
+TRACK_LUA = """
+local counter = 0
+local prefix = "%(prefix)s"
+request = function()
+  counter = counter + 1
+  local body = '{"userId":"u' .. (counter %% 5000) .. '","event":"Signed Up","messageId":"' .. prefix .. '-t-' .. counter ..
+    '","properties":{"plan":"pro","seats":' .. (counter %% 50) .. '},"context":{"library":{"name":"wrk"}}}'
+  return wrk.format("POST", "/v1/track", {["Content-Type"]="application/json", ["Authorization"]="%(auth)s"}, body)
+end
+"""
+
+BATCH_LUA = """
+local counter = 0
+local prefix = "%(prefix)s"
+request = function()
+  local parts = {}
+  for i = 1, 100 do
+    counter = counter + 1
+    parts[i] = '{"type":"track","userId":"u' .. (counter %% 5000) .. '","event":"Page Scrolled","messageId":"' .. prefix .. '-b-' .. counter ..
+      '","properties":{"depth":' .. (counter %% 100) .. '}}'
+  end
+  local body = '{"batch":[' .. table.concat(parts, ",") .. ']}'
+  return wrk.format("POST", "/v1/batch", {["Content-Type"]="application/json", ["Authorization"]="%(auth)s"}, body)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+def wrk(url: str, script: str, seconds: int, connections: int, work: Path) -> dict:
+    lua = work / f"wrk-{uuid.uuid4().hex[:8]}.lua"
+    lua.write_text(script)
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    def pct(p: str) -> float | None:
+        m = re.search(rf"^\s*{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return None
+        v, unit = float(m.group(1)), m.group(2)
+        return round(v / 1000 if unit == "us" else v * 1000 if unit == "s" else v, 3)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "requests_per_s": round(rps, 1), "p50_ms": pct("50"), "p99_ms": pct("99"),
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else None,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--memory-seconds", type=int, default=600)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--work", type=Path, default=HERE / "work" / "collector")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    work: Path = args.work.resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    from eventlake.collect.sources import add_source
+    from eventlake.lake import Lake
+
+    lake = Lake(work / "lake")
+    con = lake.connect(create=True)
+    lake.ensure_tables(con)
+    con.close()
+    _, key = add_source(lake, "bench")
+    auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+
+    bare_port, port = free_port(), free_port()
+    bare = subprocess.Popen([PY, "-c", BARE, str(bare_port)])
+    collector = subprocess.Popen(
+        [PY, "-c", "from eventlake.cli import main; main()", "--lake", str(lake.path), "serve", "collector",
+         "--port", str(port), "--log-level", "warning"],
+    )
+    result: dict = {"benchmark": "collector", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+                    "settings": {"seconds": args.seconds, "connections": args.connections, "wrk_threads": 1, "durable_ack": "write + fsync per group commit"}}
+    try:
+        wait_up(f"http://127.0.0.1:{bare_port}/")
+        wait_up(f"http://127.0.0.1:{port}/health")
+        proc = psutil.Process(collector.pid)
+        run_id = uuid.uuid4().hex[:8]
+        print("bare app, single events ...", flush=True)
+        b = wrk(f"http://127.0.0.1:{bare_port}", TRACK_LUA % {"prefix": run_id + "x", "auth": auth}, args.seconds, args.connections, work)
+        print("collector, single events ...", flush=True)
+        t = wrk(f"http://127.0.0.1:{port}", TRACK_LUA % {"prefix": run_id, "auth": auth}, args.seconds, args.connections, work)
+        print("collector, batches of 100 ...", flush=True)
+        bt = wrk(f"http://127.0.0.1:{port}", BATCH_LUA % {"prefix": run_id, "auth": auth}, args.seconds, args.connections, work)
+        result["bare_track"] = b
+        result["collector_track"] = {**t, "ratio_to_bare": round(t["requests_per_s"] / b["requests_per_s"], 3)}
+        result["collector_batch"] = {**bt, "events_per_s": round(bt["requests_per_s"] * 100)}
+        print(json.dumps({k: result[k] for k in ("bare_track", "collector_track", "collector_batch")}, indent=2), flush=True)
+
+        print(f"memory over {args.memory_seconds} s of mixed load ...", flush=True)
+        samples: list[tuple[float, int]] = []
+        stop = threading.Event()
+
+        def sample() -> None:
+            start = time.time()
+            while not stop.is_set():
+                samples.append((round(time.time() - start, 1), proc.memory_info().rss))
+                stop.wait(5)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        half = max(5, args.memory_seconds // 2)
+        mixed = [
+            threading.Thread(target=lambda: result.__setitem__("mixed_track", wrk(
+                f"http://127.0.0.1:{port}", TRACK_LUA % {"prefix": run_id + "m", "auth": auth}, args.memory_seconds, 8, work))),
+            threading.Thread(target=lambda: result.__setitem__("mixed_batch", wrk(
+                f"http://127.0.0.1:{port}", BATCH_LUA % {"prefix": run_id + "m", "auth": auth}, args.memory_seconds, 4, work))),
+        ]
+        for th in mixed:
+            th.start()
+        for th in mixed:
+            th.join()
+        stop.set()
+        sampler.join()
+        first = [r for s, r in samples if 30 <= s < 30 + 60] or [r for _, r in samples[: len(samples) // 3]]
+        last = [r for s, r in samples if s >= samples[-1][0] - 60] or [r for _, r in samples[-len(samples) // 3 :]]
+        result["memory"] = {
+            "seconds": args.memory_seconds,
+            "rss_mib_first_minute_after_warmup": round(max(first) / 2**20, 1),
+            "rss_mib_last_minute": round(max(last) / 2**20, 1),
+            "rss_mib_peak": round(max(r for _, r in samples) / 2**20, 1),
+            "growth_ratio": round(max(last) / max(first), 3),
+            "samples": [(s, round(r / 2**20, 1)) for s, r in samples],
+        }
+        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()
+        result["collector_health"] = {k: health.get(k) for k in ("accepted", "rejected", "backpressure", "loads", "load_errors")}
+        result["targets"] = {"batch_events_per_s_at_least": 50_000, "track_ratio_to_bare_at_least": 0.5, "memory_growth_ratio_at_most": 1.2}
+        result["met"] = {
+            "batch": result["collector_batch"]["events_per_s"] >= 50_000,
+            "track": result["collector_track"]["ratio_to_bare"] >= 0.5,
+            "memory": result["memory"]["growth_ratio"] <= 1.2,
+        }
+        print(json.dumps({k: result[k] for k in ("memory", "met")}, indent=2)[:3000], flush=True)
+    finally:
+        for p in (bare, collector):
+            p.terminate()
+        for p in (bare, collector):
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    name = results / f"collector-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    name.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {name}")
+
+
+if __name__ == "__main__":
+    main()
