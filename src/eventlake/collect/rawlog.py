@@ -43,6 +43,7 @@ LOCK_NAME = ".rawlog.lock"
 RETRY_QUEUE_FULL = 1  # seconds a client is asked to wait when the queue is full
 RETRY_DISK_FULL = 30  # ... when the disk is nearly full
 RETRY_CLOSED = 5  # ... while the collector shuts down
+FREE_CHECK_SECONDS = 0.5  # how often free disk space is measured
 
 
 class Backpressure(EventlakeError):
@@ -127,6 +128,9 @@ class RawLog:
         self._writer: asyncio.Task | None = None
         self._closing = False
         self._closed = False
+        self._free_checked_at = -1e9  # monotonic time of the last free-space check
+        self._free_at_check = 0
+        self._queued_since_check = 0
         try:
             # numbering goes on after every segment present (even one recovery removes)
             seqs = [int(m.group(2)) for p in self.directory.iterdir() if (m := SEGMENT_RE.match(p.name))]
@@ -141,6 +145,20 @@ class RawLog:
         """Ready for appends (recovery already ran in the constructor)."""
         if self._closed or self._closing:
             raise RawLogError(f"the raw log in {self.directory} is closed")
+
+    def _free_bytes(self) -> int:
+        """Free space on the raw log's disk, checked at most every FREE_CHECK_SECONDS
+        (a statvfs per request costs more than the rest of the append), minus what was
+        queued since the last check."""
+        now = time.monotonic()
+        if now - self._free_checked_at >= FREE_CHECK_SECONDS or self._free_at_check - self._queued_since_check < self.min_free_bytes:
+            try:
+                self._free_at_check = shutil.disk_usage(self.directory).free
+            except OSError as exc:
+                raise RawLogError(f"cannot check free space in {self.directory}: {exc.strerror or exc}") from None
+            self._free_checked_at = now
+            self._queued_since_check = 0
+        return self._free_at_check - self._queued_since_check
 
     async def append(self, records: list[bytes]) -> None:
         """Durably store `records` (each one JSON object, UTF-8, no newline). Returns
@@ -161,16 +179,14 @@ class RawLog:
                 RETRY_QUEUE_FULL,
                 f"the raw log's write queue is full ({self._pending:,} bytes waiting, limit {self.max_pending_bytes:,})",
             )
-        try:
-            free = shutil.disk_usage(self.directory).free
-        except OSError as exc:
-            raise RawLogError(f"cannot check free space in {self.directory}: {exc.strerror or exc}") from None
+        free = self._free_bytes()
         if free < self.min_free_bytes:
             raise Backpressure(
                 RETRY_DISK_FULL,
                 f"the disk of the raw log {self.directory} is nearly full ({free:,} bytes free, "
                 f"at least {self.min_free_bytes:,} needed)",
             )
+        self._queued_since_check += len(data)
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         self._queue.append((data, fut))
