@@ -167,3 +167,37 @@ def test_relative_timestamps():
     assert abs(ins.bind({})["since"] - (now - dt.timedelta(hours=3))) < dt.timedelta(seconds=30)
     with pytest.raises(InsightError, match="now-N"):
         ins.bind({"since": "now-3y"})
+
+
+def test_fragments_bring_their_sql_and_parameters():
+    from eventlake.insights.registry import parse_fragment
+
+    frag = parse_fragment(
+        "-- fragment: recent\n-- param: days int 7 Window in days\n-- Rows of the last N days.\n"
+        "recent AS (SELECT * FROM events WHERE event_date > current_date - $days)\n",
+        "fragments/recent.sql",
+    )
+    ins = parse_insight(
+        "-- name: t\n-- description: d\n-- param: top int 5 Rows\nWITH {{recent}}\nSELECT count(*) AS n FROM recent LIMIT $top\n",
+        "t.sql", fragments={"recent": frag},
+    )
+    assert [p.name for p in ins.params] == ["days", "top"]
+    assert ins.sql.startswith("WITH recent AS (SELECT * FROM events WHERE event_date > current_date - $days)\nSELECT")
+    assert "-- from fragment recent:" in ins.text and "-- param: days int 7" in ins.text
+    with pytest.raises(InsightError, match=r"unknown fragment \{\{nope\}\}; known: recent"):
+        parse_insight("-- name: t\n-- description: d\nWITH {{nope}} SELECT 1 AS x\n", "t.sql", fragments={"recent": frag})
+    with pytest.raises(InsightError, match="parameter days declared twice"):
+        parse_insight(
+            "-- name: t\n-- description: d\n-- param: days int 3 Again\nWITH {{recent}} SELECT count(*) AS n FROM recent\n",
+            "t.sql", fragments={"recent": frag},
+        )
+
+
+def test_web_insights_share_the_filter_fragment():
+    web = [i for i in list_insights() if i.category == "web"]
+    assert len(web) == 9
+    for i in web:
+        assert [p.name for p in i.params][:10] == [
+            "start_time", "end_time", "site", "path", "country", "device_type", "browser", "os", "referrer_host", "utm_source",
+        ], i.name
+        assert "{{" not in i.sql and "views AS (" in i.sql

@@ -205,8 +205,57 @@ def parse_timestamp(text: str, what: str = "timestamp") -> dt.datetime:
 # -- loading ---------------------------------------------------------------------
 
 
-def parse_insight(text: str, source: str, path: Path | None = None) -> Insight:
-    """An Insight from the text of a `.sql` file; `source` names it in errors."""
+@dataclass(frozen=True)
+class Fragment:
+    """A piece of SQL several insights share (`fragments/<name>.sql`): CTE definitions
+    an insight pulls in with `{{name}}`, with the parameters they use (declared in the
+    fragment's header, added to every insight that uses it) and their documentation."""
+
+    name: str
+    params: list[Param]
+    sql: str
+    header: str
+
+
+_FRAGMENT_REF = re.compile(r"\{\{\s*([a-z][a-z0-9_]*)\s*\}\}")
+
+
+def parse_fragment(text: str, source: str) -> Fragment:
+    lines = text.splitlines(keepends=True)
+    n = 0
+    for n, line in enumerate(lines):
+        if line.strip() and not line.strip().startswith("--"):
+            break
+    else:
+        n = len(lines)
+    header, sql = "".join(lines[:n]), "".join(lines[n:]).strip()
+    name = next((m.group(1) for ln in lines[:n] if (m := re.match(r"^--\s*fragment:\s*([a-z][a-z0-9_]*)\s*$", ln.strip()))), None)
+    if name is None:
+        raise InsightError(f"{source}: the header needs a '-- fragment: <lowercase_name>' line")
+    params = [_parse_param(m.group(2), source) for ln in lines[:n] if (m := _META.match(ln.strip())) and m.group(1) == "param"]
+    if not sql:
+        raise InsightError(f"{source}: no SQL after the header")
+    return Fragment(name, params, sql, header)
+
+
+def _expand(sql: str, fragments: dict[str, Fragment], source: str) -> tuple[str, list[Fragment]]:
+    """The SQL with every {{fragment}} replaced, and the fragments used (in order)."""
+    used: list[Fragment] = []
+
+    def sub(m: re.Match) -> str:
+        frag = fragments.get(m.group(1))
+        if frag is None:
+            raise InsightError(f"{source}: unknown fragment {{{{{m.group(1)}}}}}; known: {', '.join(sorted(fragments)) or 'none'}")
+        if frag not in used:
+            used.append(frag)
+        return frag.sql
+
+    return _FRAGMENT_REF.sub(sub, sql), used
+
+
+def parse_insight(text: str, source: str, path: Path | None = None, fragments: dict[str, Fragment] | None = None) -> Insight:
+    """An Insight from the text of a `.sql` file; `source` names it in errors. `{{name}}`
+    in the SQL pulls in a shared fragment and its parameters."""
     lines = text.splitlines(keepends=True)
     meta: dict[str, list[str]] = {"name": [], "description": [], "param": [], "category": []}
     n = 0
@@ -220,6 +269,7 @@ def parse_insight(text: str, source: str, path: Path | None = None) -> Insight:
     else:
         n = len(lines)
     header, sql = "".join(lines[:n]), "".join(lines[n:]).strip() + "\n"
+    sql, used_fragments = _expand(sql, fragments or {}, source)
     if len(meta["name"]) != 1 or not _NAME.match(meta["name"][0]):
         raise InsightError(f"{source}: the header needs exactly one '-- name: <lowercase_name>' line")
     name = meta["name"][0]
@@ -228,7 +278,7 @@ def parse_insight(text: str, source: str, path: Path | None = None) -> Insight:
     description = " ".join(meta["description"]).strip()
     if not description:
         raise InsightError(f"{source}: the header needs a '-- description: ...' line")
-    params = [_parse_param(spec, source) for spec in meta["param"]]
+    params = [p for f in used_fragments for p in f.params] + [_parse_param(spec, source) for spec in meta["param"]]
     seen = [p.name for p in params]
     dupes = sorted({x for x in seen if seen.count(x) > 1})
     if dupes:
@@ -244,6 +294,10 @@ def parse_insight(text: str, source: str, path: Path | None = None) -> Insight:
     if len(meta["category"]) > 1 or (meta["category"] and not _CATEGORY.match(meta["category"][0])):
         raise InsightError(f"{source}: at most one '-- category: <lowercase-word>' line")
     category = meta["category"][0] if meta["category"] else "general"
+    for frag in used_fragments:  # `insights show` prints the whole story: the fragment's header too
+        header += f"-- from fragment {frag.name}:\n" + "".join(
+            ln for ln in frag.header.splitlines(keepends=True) if not ln.strip().startswith("-- fragment:")
+        )
     return Insight(name=name, description=description, params=params, sql=sql, path=path, header=header, category=category)
 
 
@@ -271,11 +325,18 @@ def _strip_strings_and_comments(sql: str) -> str:
 def _load_all() -> dict[str, Insight]:
     found: dict[str, Insight] = {}
     root = resources.files("eventlake.insights")
+    fragments: dict[str, Fragment] = {}
+    frag_root = root / "fragments"
+    if frag_root.is_dir():
+        for entry in sorted(frag_root.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".sql"):
+                frag = parse_fragment(entry.read_text(encoding="utf-8"), f"fragments/{entry.name}")
+                fragments[frag.name] = frag
     for entry in sorted(root.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".sql"):
             continue
         path = Path(str(entry))
-        insight = parse_insight(entry.read_text(encoding="utf-8"), entry.name, path)
+        insight = parse_insight(entry.read_text(encoding="utf-8"), entry.name, path, fragments)
         found[insight.name] = insight
     return found
 
