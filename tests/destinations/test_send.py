@@ -66,7 +66,8 @@ def test_webhook_fields_allowlist_and_batches(vendor):
     recs = [record(i, extra={"context": {"page": {"path": "/x"}}}) for i in range(5)]
     dest = make_dest("webhook", vendor.url, fields=["event", "context"], batch_size=2)
     send(dest, recs)
-    assert [len(b["events"]) for b in vendor.bodies()] == [2, 2, 1]
+    # batches go out concurrently: their order of arrival is not fixed
+    assert sorted(len(b["events"]) for b in vendor.bodies()) == [1, 2, 2]
     first = vendor.bodies()[0]["events"][0]
     assert set(first) == {"type", "messageId", "event", "context"}
 
