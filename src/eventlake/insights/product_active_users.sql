@@ -4,33 +4,10 @@
 -- param: days int 30 How many days to report, ending on as_of
 -- param: as_of date today Last day (inclusive, UTC); nothing after it counts
 --
--- Users are coalesce(user_id, anonymous_id), merged: an id that was seen as anonymous_id
--- together with a user_id (identify, or any call made after it), or as the previous_id of
--- an alias, belongs to the latest user_id it was seen with (over the whole lake, one
--- step: no chains), so what a visitor did before signing up counts for the user; a device
--- later identified as someone else moves its anonymous events to that someone. Events
--- without any id (the privacy-first web snippet's page views) are no one's.
---
 -- Active means any track, page or screen event (identify, alias and group calls are not
 -- activity). Days are UTC (event_date). Days without activity are listed with zeros, but
 -- when no one was active in the 30 days before any of the days there are no rows.
-WITH links AS (
-    SELECT anonymous_id AS alias_id, user_id, "timestamp" AS ts, message_id
-    FROM events
-    WHERE nullif(anonymous_id, '') IS NOT NULL AND nullif(user_id, '') IS NOT NULL
-    UNION ALL
-    SELECT previous_id AS alias_id, user_id, "timestamp" AS ts, message_id
-    FROM events
-    WHERE type = 'alias' AND nullif(previous_id, '') IS NOT NULL AND nullif(user_id, '') IS NOT NULL
-),
-identities AS (
-    SELECT alias_id, user_id
-    FROM (
-        SELECT alias_id, user_id, row_number() OVER (PARTITION BY alias_id ORDER BY ts DESC, message_id DESC) AS n
-        FROM links
-    ) latest
-    WHERE n = 1
-),
+WITH {{product_identities}},
 raw AS (
     SELECT
         coalesce(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) AS id,

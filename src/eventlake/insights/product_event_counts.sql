@@ -4,33 +4,10 @@
 -- param: start_time timestamp now-7d Start of the range (inclusive; UTC unless the value has an offset; now-3h style for relative)
 -- param: end_time timestamp now End of the range (exclusive)
 --
--- Users are coalesce(user_id, anonymous_id), merged: an id that was seen as anonymous_id
--- together with a user_id (identify, or any call made after it), or as the previous_id of
--- an alias, belongs to the latest user_id it was seen with (over the whole lake, one
--- step: no chains), so what a visitor did before signing up counts for the user; a device
--- later identified as someone else moves its anonymous events to that someone. Events
--- without any id (the privacy-first web snippet's page views) are no one's.
---
 -- The previous range is the one of the same length that ends at start_time. change is
 -- events / previous_events - 1 (-0.5: half as many; NULL when there were none before).
 -- Event names seen only in the previous range are listed with 0 events. Most events first.
-WITH links AS (
-    SELECT anonymous_id AS alias_id, user_id, "timestamp" AS ts, message_id
-    FROM events
-    WHERE nullif(anonymous_id, '') IS NOT NULL AND nullif(user_id, '') IS NOT NULL
-    UNION ALL
-    SELECT previous_id AS alias_id, user_id, "timestamp" AS ts, message_id
-    FROM events
-    WHERE type = 'alias' AND nullif(previous_id, '') IS NOT NULL AND nullif(user_id, '') IS NOT NULL
-),
-identities AS (
-    SELECT alias_id, user_id
-    FROM (
-        SELECT alias_id, user_id, row_number() OVER (PARTITION BY alias_id ORDER BY ts DESC, message_id DESC) AS n
-        FROM links
-    ) latest
-    WHERE n = 1
-),
+WITH {{product_identities}},
 raw AS (
     SELECT
         coalesce(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) AS id,

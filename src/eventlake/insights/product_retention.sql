@@ -7,13 +7,6 @@
 -- param: days int 56 Cohorts of the users whose cohort event falls in the N days ending on as_of
 -- param: as_of date today Last day (inclusive, UTC); nothing after it counts
 --
--- Users are coalesce(user_id, anonymous_id), merged: an id that was seen as anonymous_id
--- together with a user_id (identify, or any call made after it), or as the previous_id of
--- an alias, belongs to the latest user_id it was seen with (over the whole lake, one
--- step: no chains), so what a visitor did before signing up counts for the user; a device
--- later identified as someone else moves its anonymous events to that someone. Events
--- without any id (the privacy-first web snippet's page views) are no one's.
---
 -- Rows: cohort (its first day), period (0 = the cohort's own day or week), users in the
 -- cohort, retained (those with a track, page or screen event in the period) and rate. A
 -- period is only listed once it has started (on or before as_of); the last one may be
@@ -21,23 +14,7 @@
 -- activity are looked for in everything up to as_of (a user's first event may be long before
 -- the window). For week cohorts the first and last cohort may hold only the users whose
 -- cohort event falls inside the window. An unknown cohort_by gives no rows.
-WITH links AS (
-    SELECT anonymous_id AS alias_id, user_id, "timestamp" AS ts, message_id
-    FROM events
-    WHERE nullif(anonymous_id, '') IS NOT NULL AND nullif(user_id, '') IS NOT NULL
-    UNION ALL
-    SELECT previous_id AS alias_id, user_id, "timestamp" AS ts, message_id
-    FROM events
-    WHERE type = 'alias' AND nullif(previous_id, '') IS NOT NULL AND nullif(user_id, '') IS NOT NULL
-),
-identities AS (
-    SELECT alias_id, user_id
-    FROM (
-        SELECT alias_id, user_id, row_number() OVER (PARTITION BY alias_id ORDER BY ts DESC, message_id DESC) AS n
-        FROM links
-    ) latest
-    WHERE n = 1
-),
+WITH {{product_identities}},
 raw AS (
     SELECT
         coalesce(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) AS id,
