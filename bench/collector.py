@@ -37,7 +37,7 @@ import psutil
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import PY, machine  # noqa: E402
+from run import PY, machine, save_result  # noqa: E402
 
 BARE = """
 import sys, uvicorn
@@ -181,7 +181,6 @@ def main() -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        half = max(5, args.memory_seconds // 2)
         mixed = [
             threading.Thread(target=lambda: result.__setitem__("mixed_track", wrk(
                 f"http://127.0.0.1:{port}", TRACK_LUA % {"prefix": run_id + "m", "auth": auth}, args.memory_seconds, 8, work))),
@@ -221,11 +220,7 @@ def main() -> None:
                 p.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 p.kill()
-    results = HERE / "results"
-    results.mkdir(exist_ok=True)
-    name = results / f"collector-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.json"
-    name.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {name}")
+    save_result("collector", result)
 
 
 if __name__ == "__main__":

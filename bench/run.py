@@ -62,6 +62,16 @@ def machine() -> dict:
     }
 
 
+def save_result(prefix: str, result: dict) -> Path:
+    """Write a benchmark's result to bench/results/<prefix>-<UTC time>.json."""
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    name = results / f"{prefix}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.json"
+    name.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {name}")
+    return name
+
+
 def measure(cmd: list[str], env: dict | None = None) -> dict:
     """Run `cmd` under a fresh wrapper process that reports wall time and the peak RSS
     of `cmd` alone (ru_maxrss of its only child)."""
@@ -194,11 +204,7 @@ def main() -> None:
     if not args.skip_insights:
         print("insights ...", flush=True)
         result["insights"] = bench_insights(work, logs, args.repeat)
-    results = HERE / "results"
-    results.mkdir(exist_ok=True)
-    name = results / f"cloudtrail-{args.events}-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.json"
-    name.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {name}")
+    save_result(f"cloudtrail-{args.events}", result)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import gen_service  # noqa: E402
-from run import PY, machine, measure  # noqa: E402
+from run import PY, machine, measure, save_result  # noqa: E402
 
 REFERENCE = """
 import duckdb, sys
@@ -113,11 +113,7 @@ def main() -> None:
         result["types"][kind] = res = bench_type(kind, work, args.mb)
         print(json.dumps(res, indent=2), flush=True)
         shutil.rmtree(work / f"lake-{kind}", ignore_errors=True)
-    results = HERE / "results"
-    results.mkdir(exist_ok=True)
-    name = results / f"service-logs-{args.mb}mb-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.json"
-    name.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {name}")
+    save_result(f"service-logs-{args.mb}mb", result)
 
 
 if __name__ == "__main__":

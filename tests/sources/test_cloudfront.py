@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import eventlake.lake  # noqa: F401  (loads the table registry before the log types)
 from eventlake.sources import cloudfront
 from eventlake.sources.cloudfront import DEFAULT_FIELDS, JSON_KEY, LOGTYPE, TABLE
 from eventlake.sources.logtypes import FileFormat, Layout, parse_lines, parsed_columns

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings

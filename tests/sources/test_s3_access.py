@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import eventlake.lake  # noqa: F401  (loads the table registry before the log types)
 from eventlake.sources.logtypes import Layout, parse_lines, parsed_columns
 from eventlake.sources.s3_access import LOGTYPE, TABLE
 

@@ -28,11 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ..errors import SourceError
 from ..lake import Lake
 from ..lake.catalog import ALIAS
 from .base import PROBLEMS_KEPT, RAW_PREFIX_LIMIT, IngestStats, Quarantined, ingest_run, record_objects, record_quarantine, utcnow
@@ -45,6 +43,15 @@ HEAD_LINES = 8  # lines of a file given to detect_format
 PREFETCH = 8  # objects fetched ahead (S3 downloads run in parallel)
 QUEUE_DEPTH = 4  # blocks of lines waiting for the parser
 FILE_SHIFT = 40  # line numbers stay below 2**40; the bits above carry the object's number in a batch
+
+
+# The rejected lines of the staged batch (the view `norm`) into quarantine; parameters:
+# source, run_id, quarantined_at. Shared by the ingest and reparse.
+QUARANTINE_REJECTED = (
+    f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at) "
+    f"SELECT ?, source_object, 'line ' || CAST(line_no AS VARCHAR), reason, left(raw_line, {RAW_PREFIX_LIMIT}), ?, ? "
+    "FROM norm WHERE reason IS NOT NULL"
+)
 
 
 def _resolve(logtype: LineLog | str) -> LineLog:
@@ -515,12 +522,7 @@ class LineIngest:
                     fmt_arg + [now],
                 )
             if n_bad:
-                con.execute(
-                    f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at) "
-                    f"SELECT ?, source_object, 'line ' || CAST(line_no AS VARCHAR), reason, left(raw_line, {RAW_PREFIX_LIMIT}), ?, ? "
-                    "FROM norm WHERE reason IS NOT NULL",
-                    [self.logtype.name, self.stats.run_id, now],
-                )
+                con.execute(QUARANTINE_REJECTED, [self.logtype.name, self.stats.run_id, now])
             record_quarantine(con, self.logtype.name, self.stats.run_id, pending.problems)
             marks = []
             for s in states:
@@ -654,12 +656,7 @@ def reparse(lake: Lake, logtype: LineLog | str) -> ReparseStats:
                 con.execute(
                     f'INSERT INTO {table} ({col_list}, "ingested_at") SELECT {col_list}, ? FROM norm WHERE reason IS NULL', [now]
                 )
-                con.execute(
-                    f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at) "
-                    f"SELECT ?, source_object, 'line ' || CAST(line_no AS VARCHAR), reason, left(raw_line, {RAW_PREFIX_LIMIT}), ?, ? "
-                    "FROM norm WHERE reason IS NOT NULL",
-                    [logtype.name, run_id, now],
-                )
+                con.execute(QUARANTINE_REJECTED, [logtype.name, run_id, now])
                 if recovered:
                     con.execute(
                         f"DELETE FROM {ALIAS}.quarantine q WHERE q.source = ? AND EXISTS (SELECT 1 FROM norm n WHERE n.from_quarantine "
