@@ -567,19 +567,7 @@ class Collector:
             ev.pop("writeKey", None)
             events = [ev]
 
-        records = self._records(request, source, events, len(body), site_host)
-        if records:
-            try:
-                await self.rawlog.append(records)
-            except Backpressure as exc:
-                self.counters.backpressure += 1
-                raise Rejected(503, "backpressure", f"the collector cannot store more events now: {exc}", retry_after=exc.retry_after or 1) from None
-            except Exception as exc:
-                log.error("the raw log failed to store a request: %s", exc)
-                raise Rejected(503, "storage_error", f"the raw log failed to store the events: {type(exc).__name__}", retry_after=5) from None
-        self.counters.accepted += len(records)
-        self.counters.accepted_by_source[source.name] += len(records)
-        self._forward(records)
+        await self._store(source, self._records(request, source, events, len(body), site_host))
         return _json(200, {"success": True})
 
     async def handle_beacon(self, request: Request) -> Response:
@@ -602,36 +590,43 @@ class Collector:
                 self.counters.spam_page_views[source.name] += 1
                 return _json(202, {"success": False})
             event = page_event(page, request.headers.get("user-agent"))
-            records = self._records(request, source, [event], len(body), page["host"])
-            if records:
-                try:
-                    await self.rawlog.append(records)
-                except Backpressure as exc:
-                    self.counters.backpressure += 1
-                    return _json(503, {"error": str(exc), "code": "backpressure"}, {"Retry-After": str(exc.retry_after or 1)})
-                self.counters.accepted += len(records)
-                self.counters.accepted_by_source[source.name] += len(records)
-                self._forward(records)
+            try:
+                await self._store(source, self._records(request, source, [event], len(body), page["host"]))
+            except Rejected as exc:
+                self.counters.rejected[exc.kind] += 1
+                return _error_response(exc)
             return _json(202, {"success": True})
         finally:
             self.in_flight -= 1
 
-    def _forward(self, records: list[bytes]) -> None:
-        """Hand durably stored records to the destinations (never blocks)."""
+    async def _store(self, source: Source, records: list[dict]) -> None:
+        """Write the raw records durably (returning is the acknowledgement), count them and
+        hand them to the destinations; Rejected (503) when the raw log cannot take them."""
+        if records:
+            try:
+                await self.rawlog.append([orjson.dumps(r) for r in records])
+            except Backpressure as exc:
+                self.counters.backpressure += 1
+                raise Rejected(503, "backpressure", f"the collector cannot store more events now: {exc}", retry_after=exc.retry_after or 1) from None
+            except Exception as exc:
+                log.error("the raw log failed to store a request: %s", exc)
+                raise Rejected(503, "storage_error", f"the raw log failed to store the events: {type(exc).__name__}", retry_after=5) from None
+        self.counters.accepted += len(records)
+        self.counters.accepted_by_source[source.name] += len(records)
         if self.fanout is not None and records:
             try:
-                self.fanout.submit([orjson.loads(r) for r in records])
+                self.fanout.submit(records)
             except Exception:  # forwarding must never fail an acknowledged request
                 log.exception("handing events to the destinations failed")
 
-    def _records(self, request: Request, source: Source, events: list[dict], nbytes: int, site_host: str | None) -> list[bytes]:
+    def _records(self, request: Request, source: Source, events: list[dict], nbytes: int, site_host: str | None) -> list[dict]:
         policy = source.policy
         received_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         header_ua = request.headers.get("user-agent") or None
         sock_ip = self._client_ip(request)
         endpoint = request.url.path
         c = self.counters
-        out: list[bytes] = []
+        out: list[dict] = []
         for ev in events:
             result = apply_policy(ev, policy)
             if result.dropped:
@@ -675,7 +670,7 @@ class Collector:
                     "site_host": site_host,
                 },
             }
-            out.append(orjson.dumps(rec))
+            out.append(rec)
         return out
 
     def health(self) -> dict:
