@@ -1,28 +1,25 @@
 -- name: most_viewed_dashboards
--- description: Dashboards ranked by views (successful QuickSight GetDashboard events) and distinct viewers over the last N days.
+-- description: Dashboards ranked by views (successful QuickSight GetDashboard events, and the console's own pages) and distinct viewers over the last N days.
 -- category: bi
 -- param: days int 30 Length of the window in days, ending on as_of
 -- param: as_of date today Day the window ends (inclusive, UTC)
 --
 -- The dashboard id comes from serviceEventDetails (request, then response details),
--- else from requestParameters; the name from the asset snapshot in effect on as_of
+-- else from requestParameters (pre-extracted in bi_events); the name from the asset snapshot in effect on as_of
 -- (the latest taken on or before it, else the earliest), else from the event itself.
 WITH views AS (
+    -- bi_events: dashboard views (QuickSight GetDashboard, and console pages viewed) with
+    -- the dashboard id and the name the event reports already extracted
     SELECT
-        recipient_account_id AS account_id,
-        aws_region AS region,
-        coalesce(
-            json_extract_string(service_event_details, '$.eventRequestDetails.dashboardId'),
-            json_extract_string(service_event_details, '$.eventResponseDetails.dashboardDetails.dashboardId'),
-            json_extract_string(request_parameters, '$.dashboardId')
-        ) AS dashboard_id,
-        json_extract_string(service_event_details, '$.eventResponseDetails.dashboardDetails.dashboardName') AS event_dashboard_name,
+        account_id,
+        region,
+        asset_id AS dashboard_id,
+        asset_name AS event_dashboard_name,
         user_name,
         event_time
-    FROM cloudtrail_events
-    WHERE event_source = 'quicksight.amazonaws.com'
-      AND event_name = 'GetDashboard'
-      AND error_code IS NULL
+    FROM bi_events
+    WHERE kind = 'view'
+      AND asset_type = 'dashboard'
       AND event_date > CAST($as_of AS DATE) - CAST($days AS INTEGER)
       AND event_date <= CAST($as_of AS DATE)
 ),

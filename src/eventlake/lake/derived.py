@@ -1,7 +1,10 @@
 """Derived tables: narrow tables computed from a source table's rows in the same commit
 that loads them, so insights read a few pre-extracted columns instead of parsing JSON
-payloads of every event. Each is declared once in DERIVED; `rebuild` recomputes one
-from its source (after a retention run, a fix to its SQL, or for tables filled by hand)."""
+payloads of every event. Each (table, source) pair is declared once in DERIVED: a
+table may be fed by several sources (bi_events: CloudTrail's QuickSight calls and the
+console's own usage), each owning the rows its `owns` predicate selects. `rebuild`
+recomputes a table from its sources (after a retention run, a fix to its SQL, or for
+tables filled by hand)."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ class Derived:
     table: TableDef
     source: str  # the table it is derived from
     select: str  # SELECT over `{rows}` (rows shaped like the source table) giving table's columns
+    owns: str = "true"  # predicate on the derived table selecting the rows that come from this source
 
 
 _QS = "'quicksight.amazonaws.com'"
@@ -75,14 +79,43 @@ WHERE error_code IS NULL
   )
 """
 
-DERIVED: dict[str, Derived] = {
-    "bi_events": Derived(BI_EVENTS, "cloudtrail_events", BI_EVENTS_SELECT),
-}
+CONSOLE_SOURCE = "console.eventlake"
+CONSOLE_ACCOUNT = "eventlake"
+
+# The console's usage as BI usage: sign-ins are logins; pages, dashboards, users and
+# saved queries looked at are views (a page or saved query is the console's "dashboard",
+# a detail page views the dashboard it shows); SQL written in the editor is an edit (the
+# console's authoring). account 'eventlake', region 'console'.
+CONSOLE_BI_SELECT = f"""
+SELECT
+    event_id,
+    event_time,
+    event_date,
+    '{CONSOLE_ACCOUNT}' AS account_id,
+    'console' AS region,
+    '{CONSOLE_SOURCE}' AS event_source,
+    action AS event_name,
+    CASE action WHEN 'login' THEN 'login' WHEN 'run_sql' THEN 'edit' WHEN 'logout' THEN 'other' ELSE 'view' END AS kind,
+    user_name,
+    user_name AS user_key,
+    CASE WHEN action IN ('login', 'logout') THEN NULL WHEN action = 'run_sql' THEN 'analysis' ELSE 'dashboard' END AS asset_type,
+    CASE WHEN action IN ('login', 'logout') THEN NULL ELSE asset_id END AS asset_id,
+    CASE WHEN action IN ('login', 'logout') THEN NULL ELSE asset_name END AS asset_name,
+    NULL AS request_name
+FROM {{rows}}
+WHERE status = 'ok' AND user_name IS NOT NULL
+  AND action IN ('login', 'logout', 'view', 'run_insight', 'run_sql', 'download')
+"""
+
+DERIVED: list[Derived] = [
+    Derived(BI_EVENTS, "cloudtrail_events", BI_EVENTS_SELECT, owns=f"event_source <> '{CONSOLE_SOURCE}'"),
+    Derived(BI_EVENTS, "console_events", CONSOLE_BI_SELECT, owns=f"event_source = '{CONSOLE_SOURCE}'"),
+]
 
 
 def derived_from(source: str) -> list[Derived]:
     """The derived tables computed from `source`."""
-    return [d for d in DERIVED.values() if d.source == source]
+    return [d for d in DERIVED if d.source == source]
 
 
 def append_derived(con: duckdb.DuckDBPyConnection, source: str, rows: str) -> None:
@@ -94,15 +127,16 @@ def append_derived(con: duckdb.DuckDBPyConnection, source: str, rows: str) -> No
 
 
 def rebuild(lake: Lake, con: duckdb.DuckDBPyConnection, name: str) -> int:
-    """Recompute a derived table from its whole source table in one commit; returns rows."""
-    d = DERIVED.get(name)
-    if d is None:
-        raise LakeError(f"{name!r} is not a derived table; derived tables: {', '.join(DERIVED)}")
-    lake.ensure_tables(con, [d.table.name, d.source])
+    """Recompute a derived table from its whole source tables in one commit; returns rows."""
+    feeds = [d for d in DERIVED if d.table.name == name]
+    if not feeds:
+        raise LakeError(f"{name!r} is not a derived table; derived tables: {', '.join(dict.fromkeys(d.table.name for d in DERIVED))}")
+    lake.ensure_tables(con, [name] + [d.source for d in feeds])
     with lake.transaction(con):
-        con.execute(f'DELETE FROM {ALIAS}."{d.table.name}"')
-        append_derived_one(con, d, f'{ALIAS}."{d.source}"')
-    return con.execute(f'SELECT count(*) FROM {ALIAS}."{d.table.name}"').fetchall()[0][0]
+        con.execute(f'DELETE FROM {ALIAS}."{name}"')
+        for d in feeds:
+            append_derived_one(con, d, f'{ALIAS}."{d.source}"')
+    return con.execute(f'SELECT count(*) FROM {ALIAS}."{name}"').fetchall()[0][0]
 
 
 def append_derived_one(con: duckdb.DuckDBPyConnection, d: Derived, rows: str) -> None:

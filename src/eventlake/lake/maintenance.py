@@ -130,6 +130,6 @@ def retain(lake: Lake, con: duckdb.DuckDBPyConnection, table: str, older_than: s
         for d in derived_from(table):
             dcol = d.table.retention_column
             if d.table.name in existing and dcol:
-                con.execute(f'DELETE FROM {ALIAS}."{d.table.name}" WHERE "{dcol}" < ?', [cutoff])
+                con.execute(f'DELETE FROM {ALIAS}."{d.table.name}" WHERE "{dcol}" < ? AND ({d.owns})', [cutoff])
     files = _expire_and_clean(con)
     return RetainResult(table, cutoff, int(n), files)

@@ -280,6 +280,67 @@ COLLECTOR_SOURCES = TableDef(
     ),
 )
 
+# --- The web console's principals and its own usage (eventlake.web).
+CONSOLE_USERS = TableDef(
+    name="console_users",
+    description=(
+        "People who may sign in to the web console: name, Argon2 password hash, role (reader, author, admin), "
+        "e-mail, disabled flag; latest row per name wins."
+    ),
+    columns=(
+        ("user_name", "VARCHAR"),
+        ("password_hash", "VARCHAR"),
+        ("role", "VARCHAR"),  # reader | author | admin
+        ("email", "VARCHAR"),
+        ("disabled", "BOOLEAN"),
+        ("updated_at", "TIMESTAMPTZ"),
+    ),
+)
+
+API_TOKENS = TableDef(
+    name="api_tokens",
+    description=(
+        "API tokens (Authorization: Bearer) of console users: token id, SHA-256 hash of the token (the token is "
+        "shown once), owner, note, revoked flag; latest row per token id wins."
+    ),
+    columns=(
+        ("token_id", "VARCHAR"),
+        ("token_hash", "VARCHAR"),
+        ("user_name", "VARCHAR"),
+        ("note", "VARCHAR"),
+        ("created_at", "TIMESTAMPTZ"),
+        ("revoked", "BOOLEAN"),
+        ("updated_at", "TIMESTAMPTZ"),
+    ),
+)
+
+CONSOLE_EVENTS = TableDef(
+    name="console_events",
+    description=(
+        "The web console's own usage: sign-ins (and refused ones), pages and dashboards viewed, saved queries "
+        "and SQL run, downloads; who, when, what, rows returned, outcome. Feeds bi_events, so the admin-console "
+        "insights analyse eventlake's own usage too (account 'eventlake')."
+    ),
+    partition_by=("event_date",),
+    retention_column="event_date",
+    columns=(
+        ("event_id", "VARCHAR"),
+        ("event_time", "TIMESTAMPTZ"),
+        ("event_date", "DATE"),
+        ("user_name", "VARCHAR"),  # NULL for a refused sign-in of an unknown name
+        ("auth", "VARCHAR"),  # session | token | none
+        ("action", "VARCHAR"),  # login | login_failed | logout | view | run_insight | run_sql | download
+        ("page", "VARCHAR"),  # the console path, e.g. /admin/dashboards
+        ("asset_type", "VARCHAR"),  # dashboard | user | dataset | insight | sql | page
+        ("asset_id", "VARCHAR"),
+        ("asset_name", "VARCHAR"),
+        ("status", "VARCHAR"),  # ok | error | refused
+        ("rows", "BIGINT"),
+        ("duration_ms", "DOUBLE"),
+        ("detail", "JSON"),  # parameters, SQL text, format, error message
+    ),
+)
+
 INGESTED_OBJECTS = TableDef(
     name="ingested_objects",
     description="Every source object read, with its identity (size, etag/mtime) and counts; makes ingest incremental.",
@@ -393,6 +454,9 @@ TABLES: dict[str, TableDef] = _Tables(
         EVENTS,
         DELIVERIES,
         COLLECTOR_SOURCES,
+        CONSOLE_USERS,
+        API_TOKENS,
+        CONSOLE_EVENTS,
         INGESTED_OBJECTS,
         QUARANTINE,
         INGEST_RUNS,
