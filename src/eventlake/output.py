@@ -122,22 +122,38 @@ def _write_result(table: pa.Table, fmt: str, output: str | None, console: Consol
         else:
             render_table(table, console, title)
         return
-    if fmt == "parquet":
-        if not output:
-            raise EventlakeError("--format parquet needs --output FILE")
-        pq.write_table(table, output)
-        return
-    if fmt == "json":
-        data = render_json(table) + b"\n"
-    else:
-        buf = io.BytesIO()
-        pacsv.write_csv(_csv_ready(table), buf)
-        data = buf.getvalue()
+    if fmt == "parquet" and not output:
+        raise EventlakeError("--format parquet needs --output FILE")
+    data = encode_result(table, fmt)
     if output:
         Path(output).write_bytes(data)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+
+
+DOWNLOAD_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+def encode_result(table: pa.Table, fmt: str) -> bytes:
+    """`table` as a file's bytes in `fmt` (json, csv or parquet): what `--output` writes
+    and the console's downloads send."""
+    table = _portable(table)
+    if fmt == "parquet":
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        return buf.getvalue()
+    if fmt == "json":
+        return render_json(table) + b"\n"
+    if fmt == "csv":
+        buf = io.BytesIO()
+        pacsv.write_csv(_csv_ready(table), buf)
+        return buf.getvalue()
+    raise EventlakeError(f"unknown download format {fmt!r}; choose one of {', '.join(DOWNLOAD_TYPES)}")
 
 
 def _csv_ready(table: pa.Table) -> pa.Table:

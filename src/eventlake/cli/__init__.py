@@ -34,6 +34,7 @@ COMMAND_GROUPS: list[tuple[str, str]] = [
     ("sources", "eventlake.cli.sources"),
     ("serve", "eventlake.cli.serve"),
     ("destinations", "eventlake.cli.destinations"),
+    ("users", "eventlake.cli.users"),  # and tokens
 ]
 
 

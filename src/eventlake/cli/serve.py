@@ -12,7 +12,7 @@ import typer
 from ..errors import EventlakeError
 from .common import err_console, state
 
-app = typer.Typer(help="Run eventlake's servers: the event collector.", no_args_is_help=True)
+app = typer.Typer(help="Run eventlake's servers: the event collector and the web console.", no_args_is_help=True)
 
 
 @app.command("collector")
@@ -96,3 +96,46 @@ def collector(
     server.run()
     if not server.started:
         raise EventlakeError(f"the collector could not start on {host}:{port} (see the log above)")
+
+
+@app.command("console")
+def console_(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8089, "--port", help="TCP port to listen on."),
+    secure_cookies: bool = typer.Option(False, "--secure-cookies", help="Mark the session cookie Secure (when the console is reached over HTTPS)."),
+    no_usage: bool = typer.Option(False, "--no-usage", help="Do not record the console's own usage in the lake."),
+    sql_row_limit: int = typer.Option(1000, "--sql-row-limit", help="Most rows the SQL editor and the log explorer show."),
+    sql_time_limit: float = typer.Option(30.0, "--sql-time-limit", help="Seconds after which a query from the console is stopped."),
+    log_level: str = typer.Option("info", "--log-level", help="Log level: debug, info, warning or error."),
+) -> None:
+    """Run the web console: admin console, web analytics, log explorer, SQL editor, health."""
+    import uvicorn
+
+    from ..web.app import ConsoleOptions, create_console
+    from ..web.principals import load_principals
+
+    if not 0 < port < 65536:
+        raise EventlakeError(f"--port {port}: use a TCP port between 1 and 65535")
+    if sql_row_limit < 1 or sql_time_limit <= 0:
+        raise EventlakeError("--sql-row-limit and --sql-time-limit must be positive")
+    level = log_level.lower()
+    if level not in ("debug", "info", "warning", "error"):
+        raise EventlakeError(f"--log-level {log_level!r}: use debug, info, warning or error")
+    logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    lake = state.lake()
+    con = lake.connect(create=True)
+    try:
+        with lake.writer_lock():
+            lake.ensure_tables(con, ["console_users", "api_tokens", "console_events", "bi_events", "users"])
+    finally:
+        con.close()
+    if not load_principals(lake)[0]:
+        err_console.print("note: no console users yet: create one with `eventlake users add NAME --role admin`")
+    opts = ConsoleOptions(secure_cookies=secure_cookies, record_usage=not no_usage, sql_row_limit=sql_row_limit, sql_time_limit=sql_time_limit)
+    application = create_console(lake, opts)
+    err_console.print(f"eventlake console on http://{host}:{port} (lake {lake.path})")
+    server = uvicorn.Server(uvicorn.Config(application, host=host, port=port, proxy_headers=False, server_header=False,
+                                           access_log=False, log_level=level, lifespan="on"))
+    server.run()
+    if not server.started:
+        raise EventlakeError(f"the console could not start on {host}:{port} (see the log above)")

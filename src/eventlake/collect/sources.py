@@ -197,32 +197,6 @@ def _append(con: duckdb.DuckDBPyConnection, source: Source, previous: Source | N
     return source
 
 
-class _Writer:
-    """Open the lake for writing (created if missing), hold its writer lock, and run
-    one commit."""
-
-    def __init__(self, lake: Lake):
-        self.lake = lake
-
-    def __enter__(self):
-        self._lock = self.lake.writer_lock()
-        self._lock.__enter__()
-        try:
-            self.con = self.lake.connect(create=True)
-            self.lake.ensure_tables(self.con, [TABLE])
-        except BaseException:
-            self._lock.__exit__(None, None, None)
-            raise
-        return self.con
-
-    def __exit__(self, *exc):
-        try:
-            self.con.close()
-        finally:
-            self._lock.__exit__(*exc)
-        return False
-
-
 def _current(con, name: str) -> Source | None:
     for s in read_sources(con):
         if s.name == name:
@@ -255,7 +229,7 @@ def add_source(
     )
     key, key_id, key_hash = new_key()
     src = replace(src, key_id=key_id, key_hash=key_hash)
-    with _Writer(lake) as con:
+    with lake.writing([TABLE]) as con:
         prev = _current(con, name)
         if prev is not None and not prev.revoked:
             raise CollectorSourceError(
@@ -295,7 +269,7 @@ def update_source(
         changes["keep_ip"] = bool(keep_ip)
     if not changes:
         raise CollectorSourceError("nothing to change: give at least one option (see `eventlake sources set --help`)")
-    with _Writer(lake) as con:
+    with lake.writing([TABLE]) as con:
         prev = _current(con, name)
         if prev is None:
             raise CollectorSourceError(f"no collector source named {name!r} (see `eventlake sources list`)")
@@ -310,7 +284,7 @@ def revoke_source(lake: Lake, name: str) -> Source:
     refresh of the source list on (a few seconds)."""
     if not lake.exists():
         raise CollectorSourceError(f"no collector source named {name!r}: there is no lake at {lake.path}")
-    with _Writer(lake) as con:
+    with lake.writing([TABLE]) as con:
         prev = _current(con, name)
         if prev is None:
             raise CollectorSourceError(f"no collector source named {name!r} (see `eventlake sources list`)")

@@ -142,6 +142,18 @@ class Lake:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    @contextmanager
+    def writing(self, tables: list[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one small write (created if missing, `tables` ensured) under
+        the writer lock; commit inside with `transaction`."""
+        with self.writer_lock():
+            con = self.connect(create=True)
+            try:
+                self.ensure_tables(con, tables)
+                yield con
+            finally:
+                con.close()
+
     def spool_dir(self) -> Path:
         """A fresh scratch folder in the lake for downloads and chunk files; folders
         left by processes that died (kill -9) are removed first."""

@@ -1,0 +1,8 @@
+"""Log explorer (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
+NAV = ("Log explorer", "/explorer", "reader")

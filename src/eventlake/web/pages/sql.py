@@ -1,0 +1,8 @@
+"""SQL (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
+NAV = ("SQL", "/sql", "author")

@@ -1,0 +1,140 @@
+"""Running queries for the console: one read-only DuckDB engine on the lake shared by
+every request (each query on its own cursor), with a row limit and a time limit.
+
+The engine's connection cannot write, read files outside the lake, ATTACH, INSTALL or
+change its settings (see engines/duckdb.py); only one SELECT runs per call, and
+parameters are always bound."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ..engines.duckdb import DuckDBEngine, _clean, _only_one_select
+from ..errors import QueryError
+from ..insights import get_insight
+from ..insights.registry import Insight
+from ..lake import Lake
+
+DEFAULT_ROW_LIMIT = 1000
+DEFAULT_TIME_LIMIT = 30.0
+
+
+@dataclass
+class Result:
+    """A query's answer: the rows (at most the limit), whether more existed, how long it took."""
+
+    table: pa.Table
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)
+    truncated: bool = False
+    elapsed_ms: float = 0.0
+
+    @property
+    def columns(self) -> list[str]:
+        return self.table.column_names
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self.table.to_pylist()
+
+
+class QueryTimeout(QueryError):
+    """A query ran past its time limit and was stopped."""
+
+
+class QueryRunner:
+    def __init__(self, lake: Lake):
+        self.lake = lake
+        self._engine: DuckDBEngine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> DuckDBEngine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = DuckDBEngine(self.lake)
+        return self._engine
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        cur = self.engine.con.cursor()
+        cur.execute("USE lake")
+        return cur
+
+    def run(self, sql: str, params: dict[str, Any] | None = None, *, limit: int | None = None,
+            timeout: float | None = DEFAULT_TIME_LIMIT) -> Result:
+        """Run one SELECT with bound `params`. At most `limit` rows are returned (`truncated`
+        tells whether there were more); past `timeout` seconds the query is interrupted and
+        QueryTimeout raised."""
+        _only_one_select(sql)
+        cur = self.cursor()
+        timer = None
+        timed_out = threading.Event()
+        if timeout:
+            def stop() -> None:
+                timed_out.set()
+                cur.interrupt()
+
+            timer = threading.Timer(timeout, stop)
+            timer.daemon = True
+            timer.start()
+        t0 = time.perf_counter()
+        try:
+            rel = cur.execute(sql, params or None)
+            if limit is None:
+                table = rel.to_arrow_table()
+                truncated = False
+            else:
+                reader = rel.to_arrow_reader(batch_size=min(max(limit + 1, 1), 100_000)) if hasattr(rel, "to_arrow_reader") else rel.fetch_record_batch(min(max(limit + 1, 1), 100_000))
+                batches, n = [], 0
+                for batch in reader:
+                    batches.append(batch)
+                    n += batch.num_rows
+                    if n > limit:
+                        break
+                table = pa.Table.from_batches(batches, schema=reader.schema) if batches else reader.schema.empty_table()
+                truncated = table.num_rows > limit
+                table = table.slice(0, limit)
+        except duckdb.InterruptException:
+            raise QueryTimeout(f"the query ran past its time limit of {timeout:g} s and was stopped") from None
+        except duckdb.Error as exc:
+            if timed_out.is_set():
+                raise QueryTimeout(f"the query ran past its time limit of {timeout:g} s and was stopped") from None
+            raise QueryError(_clean(exc)) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+            cur.close()
+        return Result(table, sql, dict(params or {}), truncated, (time.perf_counter() - t0) * 1000)
+
+    def insight(self, name: str | Insight, values: dict[str, Any] | None = None, *, limit: int | None = None,
+                timeout: float | None = DEFAULT_TIME_LIMIT) -> Result:
+        """Run a saved query with its parameters bound (defaults for those not given)."""
+        ins = get_insight(name) if isinstance(name, str) else name
+        return self.run(ins.sql, ins.bind(values), limit=limit, timeout=timeout)
+
+    def tables(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Every lake table with its columns and types, by name."""
+        cur = self.cursor()
+        try:
+            rows = cur.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_catalog = 'lake' AND table_schema = 'main' ORDER BY table_name, ordinal_position"
+            ).fetchall()
+        finally:
+            cur.close()
+        out: dict[str, list[tuple[str, str]]] = {}
+        for t, c, ty in rows:
+            out.setdefault(t, []).append((c, ty))
+        return list(out.items())
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
