@@ -39,24 +39,32 @@ LIMIT $limit OFFSET $offset
 
 
 def _table_stats(console) -> list[dict]:
+    """Every lake table with rows, data files and bytes: one count query over all of
+    them and the catalog's file summary (no listing of files per table)."""
     cur = console.queries.cursor()
     try:
-        out = []
-        for name in console.lake.table_names(cur):
-            rows = cur.execute(f'SELECT count(*) FROM lake."{name}"').fetchall()[0][0]
-            files = console.lake.list_files(cur, name)
-            tdef = TABLES.get(name)
-            out.append({
-                "table": name,
-                "rows": rows,
-                "files": len(files),
-                "bytes": sum(f.size for f in files),
-                "partitioned_by": ", ".join(tdef.partition_by) if tdef and tdef.partition_by else "",
-                "description": tdef.description if tdef else "",
-            })
-        return out
+        names = console.lake.table_names(cur)
+        if not names:
+            return []
+        counts = dict(cur.execute(" UNION ALL ".join(
+            f"SELECT ? AS t, count(*) AS n FROM lake.\"{n.replace(chr(34), chr(34) * 2)}\"" for n in names), names).fetchall())
+        files = {r[0]: (r[1] or 0, r[2] or 0) for r in cur.execute(
+            "SELECT table_name, file_count, file_size_bytes FROM ducklake_table_info('lake')").fetchall()}
     finally:
         cur.close()
+    out = []
+    for name in names:
+        tdef = TABLES.get(name)
+        n_files, n_bytes = files.get(name, (0, 0))
+        out.append({
+            "table": name,
+            "rows": counts.get(name, 0),
+            "files": n_files,
+            "bytes": n_bytes,
+            "partitioned_by": ", ".join(tdef.partition_by) if tdef and tdef.partition_by else "",
+            "description": tdef.description if tdef else "",
+        })
+    return out
 
 
 @router.get("/health")
