@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= demo-data
 DEMO_LAKE ?= $(DEMO_DIR)/lake
 
-.PHONY: demo test bench venv dev clean
+.PHONY: demo test bench venv dev clean screenshots
 
 $(BIN)/eventlake: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/service_logs.py
 	$(BIN)/python bench/collector.py
+	$(BIN)/python bench/console.py
+
+# Screenshots of every console page on the demo data (docs/screenshots/, shown in the README)
+screenshots: $(VENV)/.dev
+	test -d $(DEMO_LAKE) || $(MAKE) demo
+	$(BIN)/python scripts/screenshots.py --lake $(DEMO_LAKE)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) eventlake-data
