@@ -33,6 +33,7 @@ demo: $(BIN)/eventlake
 	$(BIN)/eventlake --lake $(DEMO_LAKE) ingest cloudtrail $(DEMO_DIR)/logs/cloudtrail
 	$(BIN)/eventlake --lake $(DEMO_LAKE) ingest bi-metadata $(DEMO_DIR)/logs/quicksight
 	for t in s3-access vpc-flow alb cloudfront; do $(BIN)/eventlake --lake $(DEMO_LAKE) ingest $$t $(DEMO_DIR)/logs/service-logs/$$t || exit 1; done
+	$(BIN)/eventlake --lake $(DEMO_LAKE) demo events --seed 7
 	$(BIN)/eventlake --lake $(DEMO_LAKE) demo report
 
 test: $(VENV)/.dev

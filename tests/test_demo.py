@@ -212,3 +212,33 @@ def test_demo_flow_every_insight_has_answers(tmp_path):
     assert f"as of {END.isoformat()}" in text and "no rows from" not in text
     assert all(f"{i.name} ─" in text for i in bi)
     assert "Open the console: eventlake serve console (coming with the console)" in text
+
+
+def test_service_logs_hold_a_few_damaged_lines(demo, tmp_path):
+    """Ingest quarantines the demo's damaged service-log lines with a reason and loads
+    the good lines of the same objects (the console's health page shows them)."""
+    from eventlake.lake import Lake
+
+    runner = CliRunner()
+    lake = tmp_path / "lake"
+    out = {}
+    for t in ("s3-access", "alb"):
+        result = runner.invoke(app, ["--lake", str(lake), "ingest", t, str(demo / "service-logs" / t)])
+        assert result.exit_code == 0, result.output
+        out[t] = " ".join(result.stdout.split())
+    assert "records 10,096 read, 10,094 loaded, 0 duplicate, 2 quarantined" in out["s3-access"]
+    assert "records 10,101 read, 10,100 loaded, 0 duplicate, 1 quarantined" in out["alb"]
+    con = Lake(lake).connect(read_only=True)
+    try:
+        rows = con.execute("SELECT source, source_object, position, reason FROM quarantine ORDER BY source, position").fetchall()
+    finally:
+        con.close()
+    assert [(r[0], r[3]) for r in rows] == [
+        ("alb", "elb_status_code '5xx' is not an integer"),
+        ("s3-access", "line does not match the S3 server access log format (at least 17 fields expected, found 10)"),
+        ("s3-access", "line does not match the S3 server access log format (at least 17 fields expected, found 10)"),
+    ]
+    # the middle day of the week of service logs (2024-06-24 .. 06-30)
+    assert all("/2024/06/27/" in r[1] for r in rows)
+    strict = runner.invoke(app, ["--lake", str(tmp_path / "lake2"), "ingest", "alb", "--strict", str(demo / "service-logs" / "alb")])
+    assert strict.exit_code == 1

@@ -53,7 +53,7 @@ def build_demo_lake(root) -> Lake:
     for t in ("s3-access", "vpc-flow", "alb", "cloudfront"):
         # the demo's service logs hold a few damaged lines: quarantined, never fatal
         CliRunner().invoke(cli_app, ["--lake", str(lake.path), "ingest", t, str(logs / "service-logs" / t)])
-    # -- web and product events of the demo (through the real collector) go here --
+    cli(lake, "demo", "events", "--seed", str(DEMO_SEED), "--days", str(DEMO_DAYS))
     for name, password, role, email in (ADMIN, AUTHOR, READER):
         add_user(lake, name, password, role=role, email=email)
     return lake

@@ -41,6 +41,13 @@ SERVICE_REPORT: list[tuple[str, list[str], dict[str, str]]] = [
     ("alb_5xx_by_target", ["target_ip", "target_port", "requests", "elb_5xx", "no_answer", "last_5xx"], {}),
     ("cloudfront_cache_hit_ratio_by_path", ["path", "requests", "hits", "misses", "hit_ratio"], {"top": "6"}),
 ]
+# The web and product headlines (eventlake demo events): the week's sources and pages, and
+# the signup funnel of the last 30 days. (insight, columns shown, parameters)
+WEB_REPORT: list[tuple[str, list[str], dict[str, str]]] = [
+    ("web_top_referrers", ["source", "visits", "share", "entry_pages"], {"top": "8"}),
+    ("web_top_pages", ["host", "path", "pageviews", "entries", "share"], {"top": "8"}),
+    ("product_funnel", ["step", "event", "users", "dropped", "dropoff_rate", "conversion"], {}),
+]
 TOP = 10
 
 
@@ -63,9 +70,29 @@ def generate(
         f"next: eventlake{lake_arg} ingest cloudtrail {shlex.quote(str(summary.cloudtrail))}"
         f" && eventlake{lake_arg} ingest bi-metadata {shlex.quote(str(summary.quicksight))}"
         + "".join(f" && eventlake{lake_arg} ingest {t} {shlex.quote(str(summary.service_logs / t))}" for t in ("s3-access", "vpc-flow", "alb", "cloudfront"))
+        + f" && eventlake{lake_arg} demo events --seed {seed} --days {days} --end-date {summary.end.isoformat()}"
         + f" && eventlake{lake_arg} demo report",
         markup=False,
     )
+
+
+@app.command("events")
+def events(
+    seed: int = typer.Option(7, "--seed", help="Random seed: the same seed, days and end date give the same events."),
+    days: int = typer.Option(120, "--days", help="Days of events, ending on the end date (as `demo generate`)."),
+    end_date: str = typer.Option("today", "--end-date", help="Last day of the events (YYYY-MM-DD or today, UTC)."),
+) -> None:
+    """Send seeded web page views and product events through a collector in this process into the lake."""
+    from ..demo.send import send_demo_events
+
+    summary = send_demo_events(state.lake(), seed=seed, days=days, end_date=parse_date(end_date, "--end-date"))
+    for line in summary.lines():
+        console.print(line, markup=False)
+    if not summary.sent == summary.accepted == summary.loaded + summary.duplicates:
+        raise EventlakeError(
+            f"the counts do not reconcile: sent {summary.sent}, accepted {summary.accepted}, "
+            f"loaded {summary.loaded} + duplicates {summary.duplicates}, quarantined {summary.quarantined}"
+        )
 
 
 @app.command("report")
@@ -83,7 +110,10 @@ def report(
         console.print(f"[bold]eventlake demo report[/bold] for lake {lake.path}, as of {day.isoformat()}")
         empty = []
         top_dashboard = None
-        for name, columns in REPORT:
+        has_bi = _has_rows(eng, "bi_events")  # a lake with only `demo events` has none
+        if not has_bi:
+            empty.extend(name for name, _ in REPORT)
+        for name, columns in REPORT if has_bi else []:
             insight = get_insight(name)
             values = {}
             if name == "dashboard_viewers" and top_dashboard:
@@ -109,6 +139,25 @@ def report(
                 if not result.num_rows:
                     empty.append(name)
                 _print_section(name, insight.description, params, result, columns)
+        if _has_rows(eng, "events"):
+            console.print()
+            console.print(Rule("[bold]web and product[/bold] (eventlake demo events)", align="left"))
+            for name, columns, values in WEB_REPORT:
+                insight = get_insight(name)
+                values = dict(values)
+                if name == "product_funnel":
+                    from ..demo.web import FUNNEL
+
+                    values["steps"] = ",".join(FUNNEL)
+                    values["start_time"] = (day - dt.timedelta(days=29)).isoformat()
+                else:
+                    values["start_time"] = (day - dt.timedelta(days=6)).isoformat()
+                values["end_time"] = (day + dt.timedelta(days=1)).isoformat()
+                params = insight.bind(values, day)
+                result = eng.query(insight.sql, params)
+                if not result.num_rows:
+                    empty.append(name)
+                _print_section(name, insight.description, params, result, columns)
     finally:
         eng.close()
     console.print()
@@ -125,12 +174,16 @@ def _has_rows(eng, table: str) -> bool:
 
 
 def _latest_event_day(eng) -> dt.date:
-    try:
-        value = eng.query("SELECT max(event_date) AS d FROM cloudtrail_events").column("d")[0].as_py()
-    except EventlakeError:
-        value = None
+    value = None
+    for table in ("cloudtrail_events", "events"):
+        try:
+            value = eng.query(f"SELECT max(event_date) AS d FROM {table}").column("d")[0].as_py()
+        except EventlakeError:
+            value = None
+        if value is not None:
+            break
     if value is None:
-        raise EventlakeError("the lake holds no CloudTrail events: run `eventlake ingest cloudtrail ...` first")
+        raise EventlakeError("the lake holds no CloudTrail or collector events: run `eventlake ingest cloudtrail ...` or `eventlake demo events` first")
     return value
 
 

@@ -1,13 +1,15 @@
 """A realistic, seeded demo dataset: CloudTrail logs in the AWS delivery layout (plain and
 organization trails, digests, an Insights file, an empty log file) with QuickSight usage
 and ordinary AWS noise, QuickSight metadata snapshots of the same world, and a week of
-S3 access, VPC flow, ALB and CloudFront logs.
+S3 access, VPC flow, ALB and CloudFront logs (with a few damaged lines).
 
     generate(out, seed=7, days=120, end_date=None)
 
 writes `out/cloudtrail/AWSLogs/...`, `out/quicksight/<account>/<region>/<stamp>/` and
 `out/service-logs/{s3-access,vpc-flow,alb,cloudfront}/...`.
-The same seed, days and end date always give byte-identical files."""
+The same seed, days and end date always give byte-identical files. The web and product
+events of the same days go through the collector instead of files: eventlake.demo.web
+makes them, eventlake.demo.send sends them (`eventlake demo events`)."""
 
 from __future__ import annotations
 
@@ -47,8 +49,8 @@ class DemoSummary:
             f"  cloudtrail: {d.events:,} events in {d.log_files:,} log files, {d.digest_files:,} digest files, "
             f"{d.insight_files} insight file, {d.empty_files} empty log file ({d.bytes / 1e6:.1f} MB gzip) under {self.cloudtrail}",
             f"  quicksight: {len(self.snapshots)} metadata snapshots under {self.quicksight}",
-            f"  service logs: {self.service.lines:,} lines in {self.service.objects:,} gzip objects ({self.service.bytes / 1e6:.1f} MB) "
-            f"under {self.service_logs}/{{s3-access,vpc-flow,alb,cloudfront}}",
+            f"  service logs: {self.service.lines:,} lines ({self.service.damaged} damaged, for ingest to quarantine) in "
+            f"{self.service.objects:,} gzip objects ({self.service.bytes / 1e6:.1f} MB) under {self.service_logs}/{{s3-access,vpc-flow,alb,cloudfront}}",
         ]
 
 

@@ -7,8 +7,11 @@ Each carries a story the saved queries find: a host scanning SSH/RDP ports and b
 rejected by the VPC, an unexpected role reading the finance prefix of the data bucket,
 a target behind the load balancer failing with 502s for two hours, and a CloudFront path
 (`/api/`) that is never cached. The last day misses an hour of ALB logs, which
-`eventlake check alb ... --date <last day>` reports. The line makers are shared with the
-benchmark's generator (bench/gen_service.py)."""
+`eventlake check alb ... --date <last day>` reports. A few lines are damaged, as real
+deliveries sometimes are, and ingest quarantines them with a reason while the good lines
+of the same objects load (DAMAGED: an S3 access log record cut off mid-line, an ALB
+line whose status code is not a number, on the middle day of the service logs). The
+line makers are shared with the benchmark's generator (bench/gen_service.py)."""
 
 from __future__ import annotations
 
@@ -48,6 +51,9 @@ CF_FIELDS = (
     "sc-range-start sc-range-end"
 )
 CF_HEADER = "#Version: 1.0\n#Fields: " + CF_FIELDS
+# The damaged lines: (log type, hour of the middle day, how many). Ingest quarantines
+# S3 access lines cut off after the request URI and ALB lines with status "5xx".
+DAMAGED = (("s3-access", 6, 2), ("alb", 13, 1))
 
 
 def ip(r: random.Random) -> str:
@@ -122,6 +128,24 @@ class ServiceLogStats:
     objects: int = 0
     lines: int = 0
     bytes: int = 0
+    damaged: int = 0  # of the lines: the DAMAGED ones, which ingest quarantines
+
+
+def truncated_s3_line(r: random.Random, t: dt.datetime) -> str:
+    """An S3 access log record cut off mid-line (the rest of it never written)."""
+    line = s3_line(r, t)
+    return line[: line.index(" HTTP/1.1\"")]
+
+
+def bad_status_alb_line(r: random.Random, t: dt.datetime) -> str:
+    """An ALB line whose elb_status_code is "5xx" instead of a number."""
+    fields = alb_line(r, t, status=503).split(" ")
+    fields[8] = "5xx"
+    return " ".join(fields)
+
+
+def _damaged(kind: str, hour: int) -> int:
+    return sum(n for k, h, n in DAMAGED if k == kind and h == hour)
 
 
 def _write(path: Path, lines: list[str], stats: ServiceLogStats, header: str | None = None) -> None:
@@ -139,6 +163,7 @@ def write_service_logs(out: Path, rng: random.Random, end: dt.date, days: int = 
     stats = ServiceLogStats()
     start = end - dt.timedelta(days=days - 1)
     incident_day = end - dt.timedelta(days=1)
+    damage_day = start + dt.timedelta(days=days // 2)
     for d in range(days):
         day = start + dt.timedelta(days=d)
         for hour in range(24):
@@ -152,8 +177,13 @@ def write_service_logs(out: Path, rng: random.Random, end: dt.date, days: int = 
             lines = [s3_line(rng, at()) for _ in range(per_hour)]
             if day == incident_day and 9 <= hour < 12:
                 lines += [s3_line(rng, at(), role=ODD_ROLE, key=f"finance/payroll/{i:03d}.csv") for i in range(rng.randrange(3, 8))]
+            lines = sorted(lines, key=_s3_time)
+            if day == damage_day:
+                for _ in range(_damaged("s3-access", hour)):
+                    lines.insert(rng.randrange(1, len(lines)), truncated_s3_line(rng, at()))
+                    stats.damaged += 1
             key = f"{day:%Y-%m-%d}-{hour:02d}-{rng.randrange(60):02d}-{rng.randrange(60):02d}-{rng.getrandbits(64):016X}"
-            _write(out / "s3-access" / "s3-logs" / MAIN_ACCOUNT / REGION / DATA_BUCKET / f"{day:%Y/%m/%d}" / key, sorted(lines, key=_s3_time), stats)
+            _write(out / "s3-access" / "s3-logs" / MAIN_ACCOUNT / REGION / DATA_BUCKET / f"{day:%Y/%m/%d}" / key, lines, stats)
             # VPC flow logs, default format with its header line
             lines = [vpc_line(rng, at()) for _ in range(per_hour)]
             if day == incident_day and hour in (3, 4):
@@ -168,6 +198,10 @@ def write_service_logs(out: Path, rng: random.Random, end: dt.date, days: int = 
                 lines = [alb_line(rng, at()) for _ in range(per_hour)]
                 if day == incident_day and hour in (14, 15):
                     lines += [alb_line(rng, at(), target=FAILING_TARGET, status=502) for _ in range(40)]
+                if day == damage_day:
+                    for _ in range(_damaged("alb", hour)):
+                        lines.insert(rng.randrange(1, len(lines)), bad_status_alb_line(rng, at()))
+                        stats.damaged += 1
                 _write(
                     out / "alb" / "AWSLogs" / MAIN_ACCOUNT / "elasticloadbalancing" / REGION / f"{day:%Y/%m/%d}"
                     / f"{MAIN_ACCOUNT}_elasticloadbalancing_{REGION}_{LB}_{stamp}_10.0.0.5_{rng.getrandbits(32):08x}.log.gz",
