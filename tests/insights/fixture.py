@@ -42,6 +42,10 @@ FIXTURE_PARAMS: dict[str, dict] = {
     "unused_datasets": {"days": "90", "as_of": AS_OF},
     "logins_without_views": {"minutes": "30", "days": "30", "as_of": AS_OF},
     "dashboard_viewers": {"dashboard_id": "d-sales", "days": "90", "as_of": AS_OF},
+    "dashboard_views_daily": {"dashboard_id": "*", "days": "30", "as_of": AS_OF},
+    "dashboard_permissions": {"dashboard_id": "*", "as_of": AS_OF},
+    "user_groups": {"as_of": AS_OF},
+    "user_events": {"user_name": "QuickSightAuthor/bea", "days": "30", "as_of": AS_OF},
 }
 
 S1 = "2024-03-01 06:00:00+00"
