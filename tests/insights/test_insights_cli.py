@@ -36,8 +36,9 @@ def test_list_one_category():
     result = invoke("insights", "list", "--category", "bi", "--format", "json")
     assert result.exit_code == 0, result.output
     assert sorted(r["name"] for r in json.loads(result.stdout)) == [
-        "dashboard_viewers", "idle_authors", "logins_without_views", "most_updated_assets",
-        "most_viewed_dashboards", "popular_datasets", "unused_datasets", "user_activity",
+        "dashboard_permissions", "dashboard_viewers", "dashboard_views_daily", "idle_authors", "logins_without_views",
+        "most_updated_assets", "most_viewed_dashboards", "popular_datasets", "unused_datasets", "user_activity",
+        "user_events", "user_groups",
     ]
     result = invoke("insights", "list", "--category", "nope")
     assert result.exit_code != 0

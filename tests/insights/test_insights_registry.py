@@ -10,7 +10,9 @@ from eventlake.errors import InsightError
 from eventlake.insights import Insight, Param, get_insight, list_insights, parse_insight
 
 EXPECTED = [
+    "dashboard_permissions",
     "dashboard_viewers",
+    "dashboard_views_daily",
     "idle_authors",
     "logins_without_views",
     "most_updated_assets",
@@ -18,6 +20,8 @@ EXPECTED = [
     "popular_datasets",
     "unused_datasets",
     "user_activity",
+    "user_events",
+    "user_groups",
 ]
 
 

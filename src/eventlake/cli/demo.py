@@ -163,7 +163,13 @@ def report(
     console.print()
     if empty:
         console.print(f"[yellow]no rows from: {', '.join(empty)}[/yellow] (has everything been ingested?)")
-    console.print("Open the console: eventlake serve console (coming with the console)")
+    lake_arg = f" --lake {shlex.quote(state.lake_option)}" if state.lake_option else ""
+    console.print(
+        f"Open the console: eventlake{lake_arg} users add admin --role admin && eventlake{lake_arg} serve console"
+        " (then http://127.0.0.1:8089)",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _has_rows(eng, table: str) -> bool:

@@ -115,7 +115,7 @@ class Console:
         self.lake = lake
         self.options = options
         self.queries = QueryRunner(lake)
-        self.principals = Principals(lake, options.principals_refresh_seconds)
+        self.principals = Principals(lake, options.principals_refresh_seconds, connect=self.queries.cursor)
         self.usage = UsageRecorder(lake, options.usage_flush_seconds)
         self.templates = _templates()
 

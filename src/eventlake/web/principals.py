@@ -259,9 +259,12 @@ class Principals:
     most every `refresh_seconds` (a new user, a revoked token take effect without a
     restart). A failed refresh keeps the last good state."""
 
-    def __init__(self, lake: Lake, refresh_seconds: float = 5.0):
+    def __init__(self, lake: Lake, refresh_seconds: float = 5.0, connect=None):
         self.lake = lake
         self.refresh_seconds = refresh_seconds
+        # a read connection to the lake (the console passes its query runner's cursor:
+        # far cheaper than attaching the catalog at every refresh)
+        self._connect = connect
         self._users: dict[str, User] = {}
         self._tokens: dict[str, Token] = {}
         self._loaded_at = float("-inf")
@@ -274,7 +277,14 @@ class Principals:
             if time.monotonic() - self._loaded_at < self.refresh_seconds:
                 return
             try:
-                users, tokens = load_principals(self.lake)
+                if self._connect is None:
+                    users, tokens = load_principals(self.lake)
+                else:
+                    con = self._connect()
+                    try:
+                        users, tokens = read_users(con), read_tokens(con)
+                    finally:
+                        con.close()
                 self._users = {u.name: u for u in users}
                 self._tokens = {t.token_hash: t for t in tokens if not t.revoked}
             except (duckdb.Error, LakeError, OSError):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 import pyarrow as pa
@@ -23,6 +24,8 @@ from ..lake import Lake
 
 DEFAULT_ROW_LIMIT = 1000
 DEFAULT_TIME_LIMIT = 30.0
+PANEL_WORKERS = 4  # queries of one page run side by side
+MEMO_ENTRIES = 256
 
 
 @dataclass
@@ -53,6 +56,8 @@ class QueryRunner:
         self.lake = lake
         self._engine: DuckDBEngine | None = None
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=PANEL_WORKERS, thread_name_prefix="eventlake-console-query")
+        self._memo: dict[Any, tuple[float, Any]] = {}
 
     @property
     def engine(self) -> DuckDBEngine:
@@ -119,6 +124,25 @@ class QueryRunner:
         ins = get_insight(name) if isinstance(name, str) else name
         return self.run(ins.sql, ins.bind(values), limit=limit, timeout=timeout)
 
+    def gather(self, **jobs: Callable[[], Any]) -> dict[str, Any]:
+        """Run a page's zero-argument jobs (queries) side by side, each on its own
+        cursor; their results by name (the first error is raised)."""
+        futures = {k: self._pool.submit(fn) for k, fn in jobs.items()}
+        return {k: fut.result() for k, fut in futures.items()}
+
+    def remember(self, key: Any, ttl: float, compute: Callable[[], Any]) -> Any:
+        """`compute()`, or its value from the last `ttl` seconds under `key`: for lists
+        that change rarely (the accounts, regions or sites in a dropdown)."""
+        now = time.monotonic()
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = compute()
+        if len(self._memo) >= MEMO_ENTRIES:
+            self._memo.clear()
+        self._memo[key] = (now + ttl, value)
+        return value
+
     def tables(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """Every lake table with its columns and types, by name."""
         cur = self.cursor()
@@ -135,6 +159,7 @@ class QueryRunner:
         return list(out.items())
 
     def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
         if self._engine is not None:
             self._engine.close()
             self._engine = None

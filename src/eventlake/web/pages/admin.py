@@ -17,8 +17,6 @@ parameters. The queries a tab needs run side by side, each on its own cursor."""
 from __future__ import annotations
 
 import datetime as dt
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -49,8 +47,6 @@ REGIONAL = frozenset({"most_viewed_dashboards", "dashboard_viewers", "dashboard_
                       "popular_datasets", "unused_datasets", "most_updated_assets"})
 
 SCOPES_TTL = 30.0
-_scopes_cache: dict[int, tuple[float, tuple[list[str], list[str]]]] = {}
-_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="eventlake-admin")
 
 _SCOPES = """
 SELECT DISTINCT account_id, region FROM bi_events WHERE account_id IS NOT NULL
@@ -163,26 +159,17 @@ def run_filtered(console, name: str, values: dict[str, Any], f: Filters | None =
     return console.queries.run(sql, params, limit=limit)
 
 
-def gather(**jobs) -> dict[str, Any]:
-    """Run the zero-argument callables side by side; their results by name."""
-    futures = {k: _pool.submit(fn) for k, fn in jobs.items()}
-    return {k: fut.result() for k, fut in futures.items()}
-
-
 def scopes(console) -> tuple[list[str], list[str]]:
     """The accounts and regions in the data, for the dropdowns (looked up at most every
-    SCOPES_TTL seconds per console: they change when a new account or region shows up)."""
-    now = time.monotonic()
-    cached = _scopes_cache.get(id(console))
-    if cached is not None and now - cached[0] < SCOPES_TTL:
-        return cached[1]
-    try:
+    SCOPES_TTL seconds: they change when a new account or region shows up)."""
+    def find() -> tuple[list[str], list[str]]:
         rows = console.queries.run(_SCOPES).rows
+        return sorted({r["account_id"] for r in rows}), sorted({r["region"] for r in rows if r["region"]})
+
+    try:
+        return console.queries.remember("admin-scopes", SCOPES_TTL, find)
     except EventlakeError:
         return [], []
-    found = (sorted({r["account_id"] for r in rows}), sorted({r["region"] for r in rows if r["region"]}))
-    _scopes_cache[id(console)] = (now, found)
-    return found
 
 
 # -- links and actions -------------------------------------------------------------
@@ -265,7 +252,7 @@ def daily_chart(start: dt.date, end: dt.date, series: list[tuple[str, dict[dt.da
 
 
 def _tab_overview(console, f: Filters) -> dict[str, Any]:
-    res = gather(
+    res = console.queries.gather(
         users=lambda: run_filtered(console, "user_activity", {"days": f.idle_days, "as_of": f.end}, f),
         dashboards=lambda: run_filtered(console, "most_viewed_dashboards", {"days": f.days, "as_of": f.end}, f),
         unused=lambda: run_filtered(console, "unused_datasets", {"days": f.idle_days, "as_of": f.end}, f),
@@ -296,7 +283,7 @@ def _tab_overview(console, f: Filters) -> dict[str, Any]:
 
 
 def _tab_users(console, f: Filters) -> dict[str, Any]:
-    res = gather(
+    res = console.queries.gather(
         users=lambda: run_filtered(console, "user_activity", {"days": f.idle_days, "as_of": f.end}, f),
         groups=lambda: run_filtered(console, "user_groups", {"as_of": f.end}, f),
         no_views=lambda: run_filtered(console, "logins_without_views", {"days": f.days, "as_of": f.end}, f),
@@ -324,7 +311,7 @@ def _tab_users(console, f: Filters) -> dict[str, Any]:
 
 def _tab_dashboards(console, f: Filters) -> dict[str, Any]:
     period = {"days": f.days, "as_of": f.end}
-    res = gather(
+    res = console.queries.gather(
         top=lambda: run_filtered(console, "most_viewed_dashboards", period, f),
         daily=lambda: run_filtered(console, "dashboard_views_daily", period, f),
         viewers=lambda: run_filtered(console, "dashboard_viewers", period, f),
@@ -378,7 +365,7 @@ def _size(n: Any) -> str:
 
 
 def _tab_datasets(console, f: Filters) -> dict[str, Any]:
-    res = gather(
+    res = console.queries.gather(
         popular=lambda: run_filtered(console, "popular_datasets", {"days": f.days, "as_of": f.end}, f),
         unused=lambda: run_filtered(console, "unused_datasets", {"days": f.idle_days, "as_of": f.end}, f),
     )
@@ -432,7 +419,7 @@ def admin_user(request: Request, account_id: str, user_name: str):
     console = console_of(request)
     f = parse_filters(request)
     f.account, f.region = account_id, "*"
-    res = gather(
+    res = console.queries.gather(
         user=lambda: run_filtered(console, "user_activity", {"days": f.idle_days, "as_of": f.end}, f,
                                   where={"f_user": ("user_name = $f_user", user_name)}),
         groups=lambda: run_filtered(console, "user_groups", {"as_of": f.end}, f,
@@ -497,7 +484,7 @@ def admin_dashboard(request: Request, account_id: str, dashboard_id: str):
     f = parse_filters(request)
     f.account, f.region = account_id, "*"
     period = {"dashboard_id": dashboard_id, "days": f.days, "as_of": f.end}
-    res = gather(
+    res = console.queries.gather(
         daily=lambda: run_filtered(console, "dashboard_views_daily", period, f),
         viewers=lambda: run_filtered(console, "dashboard_viewers", period, f),
         perms=lambda: run_filtered(console, "dashboard_permissions", {"dashboard_id": dashboard_id, "as_of": f.end}, f),

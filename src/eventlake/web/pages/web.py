@@ -19,8 +19,6 @@ is kept for a minute per range of days."""
 from __future__ import annotations
 
 import datetime as dt
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,10 +66,7 @@ GROUPS = {
 }
 PANEL_TOP = 10
 BREAKDOWN_TOP = 50
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="web-panels")
-# the site chooser's list, per lake and range of days, kept for SITES_TTL seconds (one query less per page)
-SITES_TTL = 60.0
-_SITES: dict[tuple, tuple[float, list[dict]]] = {}
+SITES_TTL = 60.0  # the site chooser's list, per range of days
 
 
 class BadInput(EventlakeError):
@@ -181,26 +176,19 @@ def _panels(console, view: View) -> dict[str, list[dict]]:
         "browsers": ("web_browsers", {**vals, "top": PANEL_TOP}),
         "os": ("web_os", {**vals, "top": PANEL_TOP}),
     }
-    sites_key = (str(console.queries.lake.path), view.start.date(), view.end.date())
-    cached = _SITES.get(sites_key)
-    if cached is None or cached[0] < time.monotonic():
-        # the site filter's choices: every site with page views on the range's days
-        day = dt.timedelta(days=1)
-        start = dt.datetime.combine(view.start.date(), dt.time(), dt.timezone.utc)
-        end = dt.datetime.combine(view.end.date(), dt.time(), dt.timezone.utc) + day
-        jobs["sites"] = ("web_breakdown", {"start_time": start, "end_time": end, "group_by": "host", "top": 100})
     if view.group:
         jobs["breakdown"] = ("web_breakdown", {**vals, "group_by": GROUPS[view.group][0], "metric": view.metric,
                                                "top": BREAKDOWN_TOP})
-    futures = {key: _POOL.submit(console.queries.insight, name, values) for key, (name, values) in jobs.items()}
-    out = {key: fut.result().rows for key, fut in futures.items()}
-    if "sites" in out:
-        if len(_SITES) > 256:
-            _SITES.clear()
-        _SITES[sites_key] = (time.monotonic() + SITES_TTL, out["sites"])
-    else:
-        out["sites"] = cached[1]
-    return out
+    run = {key: (lambda n=name, v=values: console.queries.insight(n, v).rows) for key, (name, values) in jobs.items()}
+    # the site filter's choices: every site with page views on the range's days (kept
+    # SITES_TTL seconds; computed beside the panels when not kept)
+    day = dt.timedelta(days=1)
+    start = dt.datetime.combine(view.start.date(), dt.time(), dt.timezone.utc)
+    end = dt.datetime.combine(view.end.date(), dt.time(), dt.timezone.utc) + day
+    sites = {"start_time": start, "end_time": end, "group_by": "host", "top": 100}
+    run["sites"] = lambda: console.queries.remember(
+        ("web-sites", start, end), SITES_TTL, lambda: console.queries.insight("web_breakdown", sites).rows)
+    return console.queries.gather(**run)
 
 
 def _filter_link(view: View, name: str | None, value: Any) -> str | None:
