@@ -205,3 +205,18 @@ def test_web_insights_share_the_filter_fragment():
             "start_time", "end_time", "site", "path", "country", "device_type", "browser", "os", "referrer_host", "utm_source",
         ], i.name
         assert "{{" not in i.sql and "views AS (" in i.sql
+
+
+def test_bi_insights_read_snapshots_through_the_fragments():
+    bi = {i.name: i for i in list_insights() if i.category == "bi"}
+    uses = {
+        "assets_in_effect AS (": {"dashboard_permissions", "dashboard_viewers", "dashboard_views_daily", "most_updated_assets",
+                                  "most_viewed_dashboards", "popular_datasets", "unused_datasets", "user_events"},
+        "users_in_effect AS (": {"dashboard_viewers", "idle_authors", "logins_without_views", "user_activity", "user_groups"},
+        "dataset_usage_in_effect AS (": {"popular_datasets", "unused_datasets"},
+    }
+    for cte, names in uses.items():
+        assert {n for n, i in bi.items() if cte in i.sql} == names, cte
+    for i in bi.values():
+        assert "{{" not in i.sql and [p.name for p in i.params][-1] == "as_of", i.name
+        assert "_snap AS (" not in i.sql.replace("perm_snap AS (", ""), i.name  # written once, in the fragments

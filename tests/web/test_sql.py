@@ -113,9 +113,14 @@ def test_roles_and_csrf(console_url, author_client):
     ("COPY vpc_flow_logs TO '/tmp/stolen.csv'", REFUSED.format("COPY")),
     ("INSTALL httpfs", REFUSED.format("LOAD")),  # DuckDB calls INSTALL a LOAD statement
     ("SELECT 1; SELECT 2", "expected exactly one SQL statement, got 2"),
-    ("SELECT * FROM read_csv('/etc/passwd')",
-     'Permission Error: Cannot access file "/etc/passwd" - file system operations are disabled by configuration'),
-    ("SELECT * FROM read_text('/etc/passwd')", 'Permission Error: Cannot access file "/etc/passwd"'),
+    ("SELECT * FROM read_csv('/etc/passwd')", "table function read_csv(...) is not allowed here: query the lake's tables by name"),
+    ("SELECT * FROM read_text('/etc/passwd')", "table function read_text(...) is not allowed here"),
+    # files inside the lake, the catalog and the tables of secrets are out of reach too
+    ("SELECT * FROM read_parquet('data/main/console_users/*.parquet')", "table function read_parquet(...) is not allowed here"),
+    ("SELECT * FROM sqlite_scan('catalog.sqlite', 'ducklake_data_file')", "table function sqlite_scan(...) is not allowed here"),
+    ("SELECT * FROM 'data/main/api_tokens/x.parquet'", "no lake table named 'data/main/api_tokens/x.parquet'"),
+    ("SELECT user_name, password_hash FROM console_users", "table 'console_users' holds credentials and cannot be read from here"),
+    ("SELECT * FROM vpc_flow_logs, (SELECT token_hash FROM api_tokens)", "table 'api_tokens' holds credentials"),
 ])
 def test_refused_statements_say_why(author_client, sql, message):
     res = _run(author_client, sql)
@@ -278,8 +283,8 @@ def test_sql_editor_in_the_browser(page, console_url):
     assert open(info.value.path()).read().splitlines() == ['"n","s"', '1,"a"', '2,"b<script>x</script>"', '3,"c"']
 
     page.expected_errors = ["/sql"]
-    page.fill("#sql-text", "SELECT * FROM no_such_table")
+    page.fill("#sql-text", "SELECT no_such_column FROM vpc_flow_logs")
     page.click("#run")
     page.wait_for_selector("#error")
-    assert "Table with name no_such_table does not exist" in page.locator("#error").inner_text()
-    assert page.input_value("#sql-text") == "SELECT * FROM no_such_table"
+    assert 'Referenced column "no_such_column" not found' in page.locator("#error").inner_text()
+    assert page.input_value("#sql-text") == "SELECT no_such_column FROM vpc_flow_logs"

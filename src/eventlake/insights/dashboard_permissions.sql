@@ -10,7 +10,8 @@
 -- quicksight:UpdateDashboardPermissions (what QuickSight grants a dashboard's owners and
 -- co-owners), else 'viewer'. The dashboard name comes from the asset snapshot in effect
 -- on as_of (NULL when the dashboard is not in it).
-WITH perm_snap AS (
+WITH {{assets_in_effect}},
+perm_snap AS (
     SELECT
         account_id,
         region,
@@ -35,21 +36,11 @@ perms AS (
       AND ($dashboard_id = '*' OR p.asset_id = $dashboard_id)
     GROUP BY p.account_id, p.region, p.asset_id, p.principal_type, p.principal_name
 ),
-asset_snap AS (
-    SELECT
-        account_id,
-        region,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM assets
-    GROUP BY account_id, region
-),
 dashboards AS (
-    SELECT a.account_id, a.region, a.asset_id, max(a.name) AS name
-    FROM assets a
-    JOIN asset_snap s
-      ON a.account_id = s.account_id AND a.region = s.region AND a.snapshot_time = s.snapshot_time
-    WHERE a.asset_type = 'dashboard'
-    GROUP BY a.account_id, a.region, a.asset_id
+    SELECT account_id, region, asset_id, max(name) AS name
+    FROM assets_in_effect
+    WHERE asset_type = 'dashboard'
+    GROUP BY account_id, region, asset_id
 )
 SELECT
     p.account_id,

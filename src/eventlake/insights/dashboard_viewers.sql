@@ -10,7 +10,9 @@
 -- session name); bi_user_name and role come from the users snapshot in effect on as_of,
 -- where a QuickSight user_name matches on itself or on its last '/' segment in the same
 -- account (NULL when the viewer is not a known QuickSight user).
-WITH views AS (
+WITH {{assets_in_effect}},
+{{users_in_effect}},
+views AS (
     -- bi_events: successful QuickSight calls with the dashboard id and name extracted
     SELECT
         account_id,
@@ -40,33 +42,15 @@ per_viewer AS (
       AND ($dashboard_id = '*' OR dashboard_id = $dashboard_id)
     GROUP BY account_id, region, dashboard_id, user_name
 ),
-asset_snap AS (
-    SELECT
-        account_id,
-        region,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM assets
-    GROUP BY account_id, region
-),
 dashboards AS (
-    SELECT a.account_id, a.region, a.asset_id, max(a.name) AS name
-    FROM assets a
-    JOIN asset_snap s
-      ON a.account_id = s.account_id AND a.region = s.region AND a.snapshot_time = s.snapshot_time
-    WHERE a.asset_type = 'dashboard'
-    GROUP BY a.account_id, a.region, a.asset_id
-),
-user_snap AS (
-    SELECT
-        account_id,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM users
-    GROUP BY account_id
+    SELECT account_id, region, asset_id, max(name) AS name
+    FROM assets_in_effect
+    WHERE asset_type = 'dashboard'
+    GROUP BY account_id, region, asset_id
 ),
 bi_users AS (
-    SELECT DISTINCT u.account_id, u.user_name, u.role
-    FROM users u
-    JOIN user_snap s ON u.account_id = s.account_id AND u.snapshot_time = s.snapshot_time
+    SELECT DISTINCT account_id, user_name, role
+    FROM users_in_effect
 )
 SELECT
     v.account_id,

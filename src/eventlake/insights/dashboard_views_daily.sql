@@ -9,7 +9,8 @@
 -- and the console's own pages viewed (bi_events kind 'view' on a dashboard). Only days with
 -- at least one view have a row (a chart fills the other days with zero). The name comes from
 -- the asset snapshot in effect on as_of, else from the events.
-WITH views AS (
+WITH {{assets_in_effect}},
+views AS (
     SELECT account_id, region, asset_id AS dashboard_id, asset_name AS event_dashboard_name, user_name, event_date
     FROM bi_events
     WHERE kind = 'view'
@@ -29,21 +30,11 @@ per_day AS (
     FROM views
     GROUP BY account_id, region, dashboard_id, event_date
 ),
-asset_snap AS (
-    SELECT
-        account_id,
-        region,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM assets
-    GROUP BY account_id, region
-),
 dashboards AS (
-    SELECT a.account_id, a.region, a.asset_id, max(a.name) AS name
-    FROM assets a
-    JOIN asset_snap s
-      ON a.account_id = s.account_id AND a.region = s.region AND a.snapshot_time = s.snapshot_time
-    WHERE a.asset_type = 'dashboard'
-    GROUP BY a.account_id, a.region, a.asset_id
+    SELECT account_id, region, asset_id, max(name) AS name
+    FROM assets_in_effect
+    WHERE asset_type = 'dashboard'
+    GROUP BY account_id, region, asset_id
 )
 SELECT
     p.account_id,

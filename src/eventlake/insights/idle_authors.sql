@@ -10,18 +10,11 @@
 -- successful ConsoleLogin; view = GetDashboard / GetAnalysis; edit = create/update/delete
 -- of a dashboard or analysis; an event's user_name matches a QuickSight user_name or its
 -- last '/' segment in the same account. days_idle is NULL for authors never seen in the logs.
-WITH user_snap AS (
-    SELECT
-        account_id,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM users
-    GROUP BY account_id
-),
+WITH {{users_in_effect}},
 authors AS (
-    SELECT DISTINCT u.account_id, u.user_name, u.role, u.email, u.active
-    FROM users u
-    JOIN user_snap s ON u.account_id = s.account_id AND u.snapshot_time = s.snapshot_time
-    WHERE u.role IN ('AUTHOR', 'ADMIN', 'AUTHOR_PRO', 'ADMIN_PRO')
+    SELECT DISTINCT account_id, user_name, role, email, active
+    FROM users_in_effect
+    WHERE role IN ('AUTHOR', 'ADMIN', 'AUTHOR_PRO', 'ADMIN_PRO')
 ),
 activity AS (
     -- bi_events: successful QuickSight calls and sign-ins, user key and kind pre-extracted

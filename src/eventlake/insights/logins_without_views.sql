@@ -15,18 +15,11 @@
 -- same account at or after the login and at most M minutes later. Readers (roles READER
 -- and READER_PRO) come from the users snapshot in effect on as_of; a QuickSight user name
 -- matches on itself or its last '/' segment. One row per reader with at least one such login.
-WITH user_snap AS (
-    SELECT
-        account_id,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM users
-    GROUP BY account_id
-),
+WITH {{users_in_effect}},
 readers AS (
-    SELECT DISTINCT u.account_id, u.user_name, u.role, u.email
-    FROM users u
-    JOIN user_snap s ON u.account_id = s.account_id AND u.snapshot_time = s.snapshot_time
-    WHERE u.role IN ('READER', 'READER_PRO')
+    SELECT DISTINCT account_id, user_name, role, email
+    FROM users_in_effect
+    WHERE role IN ('READER', 'READER_PRO')
 ),
 logins AS (
     SELECT

@@ -9,7 +9,8 @@
 -- DeleteAnalysis. The asset id comes from requestParameters, else serviceEventDetails;
 -- the name from the asset snapshot in effect on as_of, else from requestParameters.name
 -- (so deleted assets keep a name). asset_events is the asset's total over all event names.
-WITH edits AS (
+WITH {{assets_in_effect}},
+edits AS (
     SELECT
         recipient_account_id AS account_id,
         aws_region AS region,
@@ -56,21 +57,11 @@ event_names AS (
     WHERE asset_id IS NOT NULL
     GROUP BY account_id, region, asset_type, asset_id
 ),
-asset_snap AS (
-    SELECT
-        account_id,
-        region,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM assets
-    GROUP BY account_id, region
-),
 snap_assets AS (
-    SELECT a.account_id, a.region, a.asset_type, a.asset_id, max(a.name) AS name
-    FROM assets a
-    JOIN asset_snap s
-      ON a.account_id = s.account_id AND a.region = s.region AND a.snapshot_time = s.snapshot_time
-    WHERE a.asset_type IN ('dashboard', 'analysis')
-    GROUP BY a.account_id, a.region, a.asset_type, a.asset_id
+    SELECT account_id, region, asset_type, asset_id, max(name) AS name
+    FROM assets_in_effect
+    WHERE asset_type IN ('dashboard', 'analysis')
+    GROUP BY account_id, region, asset_type, asset_id
 ),
 ranked AS (
     SELECT

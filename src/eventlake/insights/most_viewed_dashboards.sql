@@ -7,7 +7,8 @@
 -- The dashboard id comes from serviceEventDetails (request, then response details),
 -- else from requestParameters (pre-extracted in bi_events); the name from the asset snapshot in effect on as_of
 -- (the latest taken on or before it, else the earliest), else from the event itself.
-WITH views AS (
+WITH {{assets_in_effect}},
+views AS (
     -- bi_events: dashboard views (QuickSight GetDashboard, and console pages viewed) with
     -- the dashboard id and the name the event reports already extracted
     SELECT
@@ -37,21 +38,11 @@ per_dashboard AS (
     WHERE dashboard_id IS NOT NULL
     GROUP BY account_id, region, dashboard_id
 ),
-asset_snap AS (
-    SELECT
-        account_id,
-        region,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM assets
-    GROUP BY account_id, region
-),
 dashboards AS (
-    SELECT a.account_id, a.region, a.asset_id, max(a.name) AS name
-    FROM assets a
-    JOIN asset_snap s
-      ON a.account_id = s.account_id AND a.region = s.region AND a.snapshot_time = s.snapshot_time
-    WHERE a.asset_type = 'dashboard'
-    GROUP BY a.account_id, a.region, a.asset_id
+    SELECT account_id, region, asset_id, max(name) AS name
+    FROM assets_in_effect
+    WHERE asset_type = 'dashboard'
+    GROUP BY account_id, region, asset_id
 )
 SELECT
     p.account_id,

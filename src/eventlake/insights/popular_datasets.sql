@@ -9,34 +9,12 @@
 -- on or before as_of, else the earliest one. views counts successful GetDashboard events
 -- on the dashboards using the dataset plus GetAnalysis events on the analyses using it;
 -- viewers counts the distinct users behind those events.
-WITH asset_snap AS (
-    SELECT
-        account_id,
-        region,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM assets
-    GROUP BY account_id, region
-),
+WITH {{assets_in_effect}},
+{{dataset_usage_in_effect}},
 datasets AS (
-    SELECT a.account_id, a.region, a.asset_id AS dataset_id, a.name, a.import_mode, a.spice_bytes
-    FROM assets a
-    JOIN asset_snap s
-      ON a.account_id = s.account_id AND a.region = s.region AND a.snapshot_time = s.snapshot_time
-    WHERE a.asset_type = 'dataset'
-),
-usage_snap AS (
-    SELECT
-        account_id,
-        region,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM dataset_usage
-    GROUP BY account_id, region
-),
-usage AS (
-    SELECT DISTINCT u.account_id, u.region, u.asset_type, u.asset_id, u.dataset_id
-    FROM dataset_usage u
-    JOIN usage_snap s
-      ON u.account_id = s.account_id AND u.region = s.region AND u.snapshot_time = s.snapshot_time
+    SELECT account_id, region, asset_id AS dataset_id, name, import_mode, spice_bytes
+    FROM assets_in_effect
+    WHERE asset_type = 'dataset'
 ),
 opens AS (
     SELECT
@@ -68,12 +46,12 @@ uses AS (
         dataset_id,
         count(DISTINCT CASE WHEN asset_type = 'dashboard' THEN asset_id END) AS dashboards,
         count(DISTINCT CASE WHEN asset_type = 'analysis' THEN asset_id END) AS analyses
-    FROM usage
+    FROM dataset_usage_in_effect
     GROUP BY account_id, region, dataset_id
 ),
 dataset_views AS (
     SELECT u.account_id, u.region, u.dataset_id, count(*) AS views, count(DISTINCT o.user_name) AS viewers
-    FROM usage u
+    FROM dataset_usage_in_effect u
     JOIN opens o
       ON o.account_id = u.account_id AND o.region = u.region AND o.asset_type = u.asset_type AND o.asset_id = u.asset_id
     GROUP BY u.account_id, u.region, u.dataset_id

@@ -9,34 +9,12 @@
 -- a dashboard or analysis that uses it had a successful GetDashboard / GetAnalysis or a
 -- create/update event in the window. last_used is the latest such event on or before
 -- as_of, however old (NULL: never seen in the logs).
-WITH asset_snap AS (
-    SELECT
-        account_id,
-        region,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM assets
-    GROUP BY account_id, region
-),
+WITH {{assets_in_effect}},
+{{dataset_usage_in_effect}},
 datasets AS (
-    SELECT a.account_id, a.region, a.asset_id AS dataset_id, a.name, a.import_mode, a.spice_bytes, a.created_time, a.updated_time
-    FROM assets a
-    JOIN asset_snap s
-      ON a.account_id = s.account_id AND a.region = s.region AND a.snapshot_time = s.snapshot_time
-    WHERE a.asset_type = 'dataset'
-),
-usage_snap AS (
-    SELECT
-        account_id,
-        region,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM dataset_usage
-    GROUP BY account_id, region
-),
-usage AS (
-    SELECT DISTINCT u.account_id, u.region, u.asset_type, u.asset_id, u.dataset_id
-    FROM dataset_usage u
-    JOIN usage_snap s
-      ON u.account_id = s.account_id AND u.region = s.region AND u.snapshot_time = s.snapshot_time
+    SELECT account_id, region, asset_id AS dataset_id, name, import_mode, spice_bytes, created_time, updated_time
+    FROM assets_in_effect
+    WHERE asset_type = 'dataset'
 ),
 touches AS (
     -- bi_events: successful QuickSight calls with the dashboard or analysis id extracted
@@ -62,7 +40,7 @@ dataset_use AS (
         count(DISTINCT CASE WHEN u.asset_type = 'analysis' THEN u.asset_id END) AS analyses,
         max(t.last_time) AS last_used,
         max(t.last_date) AS last_used_date
-    FROM usage u
+    FROM dataset_usage_in_effect u
     LEFT JOIN asset_last t
       ON t.account_id = u.account_id AND t.region = u.region AND t.asset_type = u.asset_type AND t.asset_id = u.asset_id
     GROUP BY u.account_id, u.region, u.dataset_id

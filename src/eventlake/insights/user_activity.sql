@@ -14,17 +14,10 @@
 -- IAM user name, or the session name of an assumed role) equals the QuickSight user_name or
 -- its last '/' segment (QuickSight names federated users '<role>/<session>'). Two QuickSight
 -- users that share a session name under different roles both get that session's events.
-WITH user_snap AS (
-    SELECT
-        account_id,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM users
-    GROUP BY account_id
-),
+WITH {{users_in_effect}},
 bi_users AS (
-    SELECT DISTINCT u.account_id, u.user_name, u.role, u.email, u.identity_type, u.active
-    FROM users u
-    JOIN user_snap s ON u.account_id = s.account_id AND u.snapshot_time = s.snapshot_time
+    SELECT DISTINCT account_id, user_name, role, email, identity_type, active
+    FROM users_in_effect
 ),
 activity AS (
     -- bi_events: successful QuickSight calls and sign-ins, user key and kind pre-extracted

@@ -11,7 +11,8 @@
 -- when two accounts share a name. asset_name is the name in the asset snapshot in effect
 -- on as_of, else the name the event reports (dashboard name of a view, or the name given
 -- to a create or update).
-WITH events AS (
+WITH {{assets_in_effect}},
+events AS (
     SELECT event_id, event_time, event_date, account_id, region, event_source, event_name, kind, user_name, user_key,
            asset_type, asset_id, coalesce(asset_name, request_name) AS event_asset_name
     FROM bi_events
@@ -19,21 +20,11 @@ WITH events AS (
       AND event_date > CAST($as_of AS DATE) - CAST($days AS INTEGER)
       AND event_date <= CAST($as_of AS DATE)
 ),
-asset_snap AS (
-    SELECT
-        account_id,
-        region,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM assets
-    GROUP BY account_id, region
-),
 snap_assets AS (
-    SELECT a.account_id, a.region, a.asset_type, a.asset_id, max(a.name) AS name
-    FROM assets a
-    JOIN asset_snap s
-      ON a.account_id = s.account_id AND a.region = s.region AND a.snapshot_time = s.snapshot_time
-    WHERE a.asset_type IN ('dashboard', 'analysis')
-    GROUP BY a.account_id, a.region, a.asset_type, a.asset_id
+    SELECT account_id, region, asset_type, asset_id, max(name) AS name
+    FROM assets_in_effect
+    WHERE asset_type IN ('dashboard', 'analysis')
+    GROUP BY account_id, region, asset_type, asset_id
 )
 SELECT
     e.account_id,

@@ -5,17 +5,10 @@
 --
 -- Users without a group have no row. Group names are as the BI tool lists them (QuickSight
 -- ListUserGroups).
-WITH user_snap AS (
-    SELECT
-        account_id,
-        coalesce(max(CASE WHEN snapshot_date <= CAST($as_of AS DATE) THEN snapshot_time END), min(snapshot_time)) AS snapshot_time
-    FROM users
-    GROUP BY account_id
-),
+WITH {{users_in_effect}},
 bi_users AS (
-    SELECT DISTINCT u.account_id, u.user_name, u.role, u.email, u.active, u.groups
-    FROM users u
-    JOIN user_snap s ON u.account_id = s.account_id AND u.snapshot_time = s.snapshot_time
+    SELECT DISTINCT account_id, user_name, role, email, active, groups
+    FROM users_in_effect
 ),
 members AS (
     SELECT u.account_id, g.group_name, u.user_name, u.role, u.email, u.active

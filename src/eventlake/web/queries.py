@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from ..engines.duckdb import DuckDBEngine, _clean, _only_one_select
+from ..engines.guard import check_query
 from ..errors import QueryError
 from ..insights import get_insight
 from ..insights.registry import Insight
@@ -117,6 +118,17 @@ class QueryRunner:
                 timer.cancel()
             cur.close()
         return Result(table, sql, dict(params or {}), truncated, (time.perf_counter() - t0) * 1000)
+
+    def run_checked(self, sql: str, *, limit: int | None = None, timeout: float | None = DEFAULT_TIME_LIMIT) -> Result:
+        """Run SQL a person wrote: one SELECT that reads lake tables by name only (no
+        table functions, files or tables of secrets; see engines/guard.py)."""
+        _only_one_select(sql)
+        check_query(sql, self.table_names())
+        return self.run(sql, limit=limit, timeout=timeout)
+
+    def table_names(self) -> frozenset[str]:
+        """The lake's tables (looked up at most every few seconds)."""
+        return self.remember("table-names", 5.0, lambda: frozenset(t for t, _ in self.tables()))
 
     def insight(self, name: str | Insight, values: dict[str, Any] | None = None, *, limit: int | None = None,
                 timeout: float | None = DEFAULT_TIME_LIMIT) -> Result:

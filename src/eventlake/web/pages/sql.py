@@ -9,12 +9,12 @@ shown or downloaded as CSV / JSON / Parquet. Runs are POSTs with the CSRF token.
 from __future__ import annotations
 
 import hashlib
-import time
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 
+from ...engines.guard import SECRET_TABLES
 from ...errors import EventlakeError, QueryError
 from ..app import check_csrf, console_of, require
 from ..queries import Result
@@ -45,13 +45,10 @@ def _limit(console, text: Any) -> tuple[int, str | None]:
 
 
 def _tables(console) -> list[tuple[str, list[tuple[str, str]]]]:
-    """The lake's tables and columns, read at most every TABLES_TTL seconds."""
-    cached = getattr(console, "_sql_tables", None)
-    now = time.monotonic()
-    if cached is None or now - cached[0] > TABLES_TTL:
-        cached = (now, console.queries.tables())
-        console._sql_tables = cached
-    return cached[1]
+    """The lake's tables that can be queried here and their columns (read at most every
+    TABLES_TTL seconds)."""
+    tables = console.queries.remember("sql-tables", TABLES_TTL, console.queries.tables)
+    return [(t, cols) for t, cols in tables if t not in SECRET_TABLES]
 
 
 def _sql_id(sql: str) -> str:
@@ -70,7 +67,7 @@ def run_sql(request: Request, sql: str, limit: int, action: str = "run_sql", **d
     if not sql.strip():
         raise QueryError("write a SELECT query first")
     try:
-        res = console.queries.run(sql, limit=limit, timeout=console.options.sql_time_limit)
+        res = console.queries.run_checked(sql, limit=limit, timeout=console.options.sql_time_limit)
     except EventlakeError as exc:
         console.record(request, action, status="error", sql=sql, error=str(exc), **ids, **detail)
         raise
