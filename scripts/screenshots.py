@@ -74,7 +74,7 @@ def main() -> None:
                 page.goto(srv.url + path)
                 if action == "sql":
                     page.fill("textarea", SQL)
-                    page.locator("form button[type=submit]").first.click()
+                    page.click("#run")
                 page.wait_for_load_state("networkidle")
                 page.wait_for_timeout(300)
                 target = args.out / f"{name}.png"
