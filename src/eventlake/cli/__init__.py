@@ -35,6 +35,7 @@ COMMAND_GROUPS: list[tuple[str, str]] = [
     ("serve", "eventlake.cli.serve"),
     ("destinations", "eventlake.cli.destinations"),
     ("users", "eventlake.cli.users"),  # and tokens
+    ("tenants", "eventlake.cli.tenants"),
 ]
 
 

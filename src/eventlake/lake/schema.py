@@ -341,6 +341,35 @@ CONSOLE_EVENTS = TableDef(
     ),
 )
 
+# --- Tenants (eventlake.governance.tenants): the organizations one lake serves.
+TENANTS = TableDef(
+    name="tenants",
+    description=(
+        "Tenants and their storage model: pool (shared tables, rows with tenant_id), bridge (a schema per "
+        "tenant) or silo (a lake of its own); latest row per name wins."
+    ),
+    columns=(
+        ("name", "VARCHAR"),
+        ("model", "VARCHAR"),  # pool | bridge | silo
+        ("schema_name", "VARCHAR"),  # bridge: tenant_<name>
+        ("silo_path", "VARCHAR"),  # silo: tenants/<name>, relative to the lake folder
+        ("removed", "BOOLEAN"),
+        ("updated_at", "TIMESTAMPTZ"),
+    ),
+)
+
+TENANT_GRANTS = TableDef(
+    name="tenant_grants",
+    description="Which users and groups may read which tenant's data; latest row per (tenant, grantee) wins.",
+    columns=(
+        ("tenant", "VARCHAR"),
+        ("grantee_type", "VARCHAR"),  # user | group
+        ("grantee", "VARCHAR"),
+        ("revoked", "BOOLEAN"),
+        ("updated_at", "TIMESTAMPTZ"),
+    ),
+)
+
 INGESTED_OBJECTS = TableDef(
     name="ingested_objects",
     description="Every source object read, with its identity (size, etag/mtime) and counts; makes ingest incremental.",
@@ -457,6 +486,8 @@ TABLES: dict[str, TableDef] = _Tables(
         CONSOLE_USERS,
         API_TOKENS,
         CONSOLE_EVENTS,
+        TENANTS,
+        TENANT_GRANTS,
         INGESTED_OBJECTS,
         QUARANTINE,
         INGEST_RUNS,
