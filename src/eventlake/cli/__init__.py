@@ -35,6 +35,8 @@ COMMAND_GROUPS: list[tuple[str, str]] = [
     ("serve", "eventlake.cli.serve"),
     ("destinations", "eventlake.cli.destinations"),
     ("users", "eventlake.cli.users"),  # and tokens
+    ("groups", "eventlake.cli.groups"),
+    ("policies", "eventlake.cli.policies"),
     ("tenants", "eventlake.cli.tenants"),
 ]
 

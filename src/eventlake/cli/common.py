@@ -46,3 +46,7 @@ FORMAT_OPTION = typer.Option("table", "--format", "-f", help="Output format: tab
 OUTPUT_OPTION = typer.Option(None, "--output", "-o", help="Write the result to this file instead of standard output.")
 ENGINE_OPTION = typer.Option("duckdb", "--engine", "-e", help="Engine: duckdb (default, in-process) or spark.")
 SPARK_MASTER_OPTION = typer.Option(None, "--spark-master", help="Spark master URL (default local[2], or EVENTLAKE_SPARK_MASTER).")
+TOKEN_OPTION = typer.Option(
+    None, "--token", envvar="EVENTLAKE_TOKEN", show_envvar=False,
+    help="Run as the API token's user (EVENTLAKE_TOKEN): their tenants' rows only, PII masked unless their groups may see it. Without one: the local admin.",
+)

@@ -10,7 +10,7 @@ from ..errors import EventlakeError
 from ..insights import get_insight, list_insights
 from ..insights.registry import parse_date
 from ..output import write_result
-from .common import ENGINE_OPTION, FORMAT_OPTION, OUTPUT_OPTION, SPARK_MASTER_OPTION, console, parse_params, state
+from .common import ENGINE_OPTION, FORMAT_OPTION, OUTPUT_OPTION, SPARK_MASTER_OPTION, TOKEN_OPTION, console, parse_params, state
 
 app = typer.Typer(help="List and run the ready-made insights (parameterized SQL over the lake).", no_args_is_help=True)
 
@@ -54,16 +54,22 @@ def run(
     output: str = OUTPUT_OPTION,
     engine: str = ENGINE_OPTION,
     spark_master: str = SPARK_MASTER_OPTION,
+    token: str = TOKEN_OPTION,
 ) -> None:
     """Run an insight over the lake and print or save its result."""
     insight = get_insight(name)
     params = insight.bind(parse_params(param), parse_date(as_of, "--as-of") if as_of else None)
     lake = state.lake()
     options = {"master": spark_master or state.settings().spark_master} if engine == "spark" else {}
-    eng = get_engine(engine, lake, **options)
-    try:
-        result = eng.query(insight.sql, params)
-    finally:
-        eng.close()
+    if token:
+        from ..governance.access import principal_for_token, run_as
+
+        result = run_as(lake, principal_for_token(lake, token), engine, insight.sql, params, **options)
+    else:
+        eng = get_engine(engine, lake, **options)
+        try:
+            result = eng.query(insight.sql, params)
+        finally:
+            eng.close()
     shown = ", ".join(f"{k}={v.isoformat() if hasattr(v, 'isoformat') else v}" for k, v in params.items())
     write_result(result, fmt, output, console, title=f"{name} ({shown})" if shown else name)

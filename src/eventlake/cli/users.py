@@ -44,14 +44,23 @@ def add(
     role: str = typer.Option("reader", "--role", help="reader (pages and saved queries), author (and the SQL editor) or admin (and raw quarantined records)."),
     email: Optional[str] = typer.Option(None, "--email", help="E-mail address (used by the admin console's mailto links)."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from the first line of standard input instead of the terminal."),
+    group: Optional[list[str]] = typer.Option(None, "--group", help="Put the user in this group (repeatable; the group must exist, see `eventlake groups add`)."),
 ) -> None:
     """Create a console user; the password is stored as an Argon2 hash only."""
     from ..web.principals import add_user, check_name, check_role
 
     check_name(name)
     check_role(role)
-    user = add_user(state.lake(), name, _read_password(password_stdin), role=role, email=email)
-    console.print(f"user [bold]{escape(user.name)}[/bold] added ({user.role})")
+    if group:  # before asking for the password
+        from ..governance.groups import GroupError, load_groups
+
+        known = {g.name for g in load_groups(state.lake())[0]}
+        for g in group:
+            if g not in known:
+                raise GroupError(f"no group named {g!r} (create it with `eventlake groups add {g}`)")
+    user = add_user(state.lake(), name, _read_password(password_stdin), role=role, email=email, groups=group or [])
+    in_groups = f", groups: {', '.join(sorted(user.groups))}" if user.groups else ""
+    console.print(f"user [bold]{escape(user.name)}[/bold] added ({user.role}{escape(in_groups)})", soft_wrap=True)
 
 
 @users_app.command("set")
@@ -62,13 +71,17 @@ def set_(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Set a new password, read from standard input."),
     password: bool = typer.Option(False, "--password", help="Set a new password, read from the terminal."),
     disabled: Optional[bool] = typer.Option(None, "--disable/--enable", help="Disable the user (sign-in and their tokens stop working) or enable them again."),
+    group: Optional[list[str]] = typer.Option(None, "--group", help="Put the user in this group (repeatable)."),
+    no_group: Optional[list[str]] = typer.Option(None, "--no-group", help="Take the user out of this group (repeatable)."),
 ) -> None:
-    """Change a user's role, e-mail, password or disabled flag."""
+    """Change a user's role, e-mail, password, disabled flag or groups."""
     from ..web.principals import update_user
 
     new_password = _read_password(password_stdin) if (password or password_stdin) else None
-    user = update_user(state.lake(), name, password=new_password, role=role, email=email, disabled=disabled)
-    console.print(f"user [bold]{escape(user.name)}[/bold] updated: {user.role}, {'disabled' if user.disabled else 'active'}")
+    user = update_user(state.lake(), name, password=new_password, role=role, email=email, disabled=disabled,
+                       add_groups=group or [], remove_groups=no_group or [])
+    in_groups = f", groups: {', '.join(sorted(user.groups)) or 'none'}" if (group or no_group) else ""
+    console.print(f"user [bold]{escape(user.name)}[/bold] updated: {user.role}, {'disabled' if user.disabled else 'active'}{escape(in_groups or '')}", soft_wrap=True)
 
 
 @users_app.command("list")
@@ -84,7 +97,8 @@ def list_users(format: str = typer.Option("table", "--format", "-f", help="Outpu
         if not t.revoked:
             active_tokens[t.user_name] = active_tokens.get(t.user_name, 0) + 1
     rows = [{"name": u.name, "role": u.role, "email": u.email, "status": "disabled" if u.disabled else "active",
-             "tokens": active_tokens.get(u.name, 0), "updated_at": u.updated_at.isoformat() if u.updated_at else None} for u in users]
+             "groups": sorted(u.groups), "tokens": active_tokens.get(u.name, 0),
+             "updated_at": u.updated_at.isoformat() if u.updated_at else None} for u in users]
     if format == "json":
         print(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
@@ -92,10 +106,11 @@ def list_users(format: str = typer.Option("table", "--format", "-f", help="Outpu
         console.print("no console users (create one with `eventlake users add NAME`)")
         return
     t = Table(header_style="bold")
-    for c in ("name", "role", "email", "status", "tokens", "updated_at"):
+    cols = ("name", "role", "email", "status", "groups", "tokens", "updated_at")
+    for c in cols:
         t.add_column(c)
     for r in rows:
-        t.add_row(*[escape(str(r[c] if r[c] is not None else "")) for c in ("name", "role", "email", "status", "tokens", "updated_at")])
+        t.add_row(*[escape(", ".join(r[c]) if c == "groups" else str(r[c] if r[c] is not None else "")) for c in cols])
     console.print(t)
 
 

@@ -314,6 +314,51 @@ API_TOKENS = TableDef(
     ),
 )
 
+PRINCIPAL_GROUPS = TableDef(
+    name="principal_groups",
+    description=(
+        "Groups of console users (e.g. pii_readers, who see unmasked personal data): name, description, "
+        "removed flag; latest row per name wins."
+    ),
+    columns=(
+        ("group_name", "VARCHAR"),
+        ("description", "VARCHAR"),
+        ("removed", "BOOLEAN"),
+        ("updated_at", "TIMESTAMPTZ"),
+    ),
+)
+
+GROUP_MEMBERS = TableDef(
+    name="group_members",
+    description="Who is in which group: group, user, removed flag; latest row per (group, user) wins.",
+    columns=(
+        ("group_name", "VARCHAR"),
+        ("user_name", "VARCHAR"),
+        ("removed", "BOOLEAN"),
+        ("updated_at", "TIMESTAMPTZ"),
+    ),
+)
+
+COLUMN_POLICIES = TableDef(
+    name="column_policies",
+    description=(
+        "Column policies: a column's PII classification (email, ip, name, phone, card, address, free_text, id, other) "
+        "and its mask (redact, hash, last4, null, year or a SQL expression), the groups that see the real value, "
+        "removed flag; latest row per (table, column) wins."
+    ),
+    columns=(
+        ("table_name", "VARCHAR"),
+        ("column_name", "VARCHAR"),
+        ("classification", "VARCHAR"),
+        ("mask", "VARCHAR"),  # redact | hash | last4 | null | year | sql, NULL: classified only
+        ("mask_sql", "VARCHAR"),  # the expression of a sql mask
+        ("except_groups", "VARCHAR[]"),
+        ("updated_by", "VARCHAR"),  # manual | suggest
+        ("removed", "BOOLEAN"),
+        ("updated_at", "TIMESTAMPTZ"),
+    ),
+)
+
 CONSOLE_EVENTS = TableDef(
     name="console_events",
     description=(
@@ -485,6 +530,9 @@ TABLES: dict[str, TableDef] = _Tables(
         COLLECTOR_SOURCES,
         CONSOLE_USERS,
         API_TOKENS,
+        PRINCIPAL_GROUPS,
+        GROUP_MEMBERS,
+        COLUMN_POLICIES,
         CONSOLE_EVENTS,
         TENANTS,
         TENANT_GRANTS,

@@ -24,6 +24,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, replace
+from typing import Iterable
 
 import duckdb
 from argon2 import PasswordHasher
@@ -32,13 +33,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from ..errors import EventlakeError, LakeError
 from ..lake import Lake
 from ..lake.derived import CONSOLE_ACCOUNT
-from ..lake.schema import API_TOKENS, CONSOLE_USERS, USERS
+from ..lake.schema import API_TOKENS, CONSOLE_USERS, GROUP_MEMBERS, PRINCIPAL_GROUPS, USERS
 
 ROLES = ("reader", "author", "admin")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 MIN_PASSWORD = 8
 TOKEN_RE = re.compile(r"^elk_([0-9a-f]{8})_[A-Za-z0-9_-]{43}$")
-_TABLES = [CONSOLE_USERS.name, API_TOKENS.name, USERS.name]
+_TABLES = [CONSOLE_USERS.name, API_TOKENS.name, USERS.name, PRINCIPAL_GROUPS.name, GROUP_MEMBERS.name]
 _hasher = PasswordHasher()
 # verified against when the name is unknown, so a wrong name costs as long as a wrong password
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -56,6 +57,7 @@ class User:
     disabled: bool = False
     password_hash: str = ""
     updated_at: dt.datetime | None = None
+    groups: frozenset[str] = frozenset()  # eventlake.governance.groups
 
     def can(self, role: str) -> bool:
         """Does this user have `role` or a higher one?"""
@@ -115,7 +117,10 @@ def read_users(con: duckdb.DuckDBPyConnection) -> list[User]:
         'SELECT user_name, role, email, disabled, password_hash, updated_at FROM lake."console_users" '
         "QUALIFY row_number() OVER (PARTITION BY user_name ORDER BY updated_at DESC) = 1 ORDER BY user_name"
     ).fetchall()
-    return [User(r[0], r[1], r[2], bool(r[3]), r[4] or "", r[5]) for r in rows]
+    from ..governance.groups import groups_by_user
+
+    groups = groups_by_user(con)
+    return [User(r[0], r[1], r[2], bool(r[3]), r[4] or "", r[5], groups.get(r[0], frozenset())) for r in rows]
 
 
 def read_tokens(con: duckdb.DuckDBPyConnection) -> list[Token]:
@@ -177,8 +182,12 @@ def _write_snapshot(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def add_user(lake: Lake, name: str, password: str, *, role: str = "reader", email: str | None = None) -> User:
-    """Create a console user (a disabled one's name may be reused)."""
+def add_user(lake: Lake, name: str, password: str, *, role: str = "reader", email: str | None = None,
+             groups: Iterable[str] = ()) -> User:
+    """Create a console user (a disabled one's name may be reused), in `groups` (which
+    must exist)."""
+    from ..governance.groups import change_memberships, require_groups
+
     check_name(name)
     check_password(password)
     check_role(role)
@@ -186,17 +195,26 @@ def add_user(lake: Lake, name: str, password: str, *, role: str = "reader", emai
         prev = next((u for u in read_users(con) if u.name == name), None)
         if prev is not None and not prev.disabled:
             raise PrincipalError(f"console user {name!r} exists already; change it with `eventlake users set {name} ...`")
+        groups = require_groups(con, groups)
         user = User(name, role, email or None, False, _hasher.hash(password), prev.updated_at if prev else None)
         with lake.transaction(con):
             user = _write_user(con, user)
+            change_memberships(con, name, add=groups)
             _write_snapshot(con)
+        user = next(u for u in read_users(con) if u.name == name)
     return user
 
 
 def update_user(lake: Lake, name: str, *, password: str | None = None, role: str | None = None,
-                email: str | None = None, disabled: bool | None = None) -> User:
-    """Change a user's password, role, e-mail or disabled flag (None: kept). Disabling a
-    user also ends their tokens' use (tokens of a disabled user are refused)."""
+                email: str | None = None, disabled: bool | None = None,
+                add_groups: Iterable[str] = (), remove_groups: Iterable[str] = ()) -> User:
+    """Change a user's password, role, e-mail or disabled flag (None: kept), and put them
+    in or take them out of groups. Disabling a user also ends their tokens' use (tokens
+    of a disabled user are refused)."""
+    from ..governance.groups import change_memberships, require_groups
+
+    add_groups, remove_groups = list(add_groups), list(remove_groups)
+    user_change = any(v is not None for v in (password, role, email, disabled)) or not (add_groups or remove_groups)
     if password is not None:
         check_password(password)
     if role is not None:
@@ -212,9 +230,13 @@ def update_user(lake: Lake, name: str, *, password: str | None = None, role: str
             email=prev.email if email is None else (email or None),
             disabled=prev.disabled if disabled is None else disabled,
         )
+        require_groups(con, add_groups + remove_groups)
         with lake.transaction(con):
-            user = _write_user(con, user)
-            _write_snapshot(con)
+            change_memberships(con, name, add=add_groups, remove=remove_groups)
+            if user_change:
+                _write_user(con, user)
+                _write_snapshot(con)
+        user = next(u for u in read_users(con) if u.name == name)
     return user
 
 
