@@ -44,6 +44,7 @@ import json
 import re
 import secrets
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -174,16 +175,46 @@ def rewrite(sql: str, policy: Policy, dialect: str = READ,
     reserved = sorted(k for k in given if k.startswith("__") or not k.isidentifier())
     if reserved:
         raise PolicyError(f"parameter name {reserved[0]!r} is reserved for the policy")
-    tree = _parse_query(sql, dialect)
-    rw = _Rewriter(policy, frozenset(given))
-    tree = rw.statement(tree)
-    out = tree.sql(dialect=READ)
-    _verify(out, rw)
+    key = (sql, dialect, frozenset(given), _policy_key(policy))
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+    if hit is None:
+        tree = _parse_query(sql, dialect)
+        rw = _Rewriter(policy, frozenset(given))
+        tree = rw.statement(tree)
+        out = tree.sql(dialect=READ)
+        _verify(out, rw)
+        hit = (out, frozenset(rw.params))
     values = {**given, **policy.params}
-    missing = sorted(rw.params - set(values))
+    missing = sorted(hit[1] - set(values))
     if missing:
         raise PolicyError(f"the policy of {policy.principal} uses ${missing[0]} but gives it no value")
-    return out, {k: values[k] for k in sorted(rw.params)}
+    with _CACHE_LOCK:
+        _CACHE[key] = hit
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return hit[0], {k: values[k] for k in sorted(hit[1])}
+
+
+# Rewrites already made and checked: the output depends on the SQL text, the names of the
+# query's parameters and the policy's shape (sources, filters, masks), never on bound values.
+CACHE_SIZE = 1024
+_CACHE: OrderedDict[tuple, tuple[str, frozenset[str]]] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def _policy_key(policy: Policy) -> tuple:
+    return (
+        tuple(sorted(
+            (name, tp.source, tuple(tp.columns), tp.row_filter,
+             tuple(sorted((c, m.kind, m.expression) for c, m in tp.masks.items())))
+            for name, tp in policy.tables.items()
+        )),
+        policy.allow_metadata,
+        tuple(sorted(policy.params)),
+    )
 
 
 def _parse_query(sql: str, dialect: str) -> exp.Expression:
@@ -231,8 +262,9 @@ class _Rewriter:
     # -- the tree --
     def visit(self, node: exp.Expression, scope: dict[str, str]) -> None:
         if isinstance(node, exp.Placeholder) and node.name in self.query_params:
+            # a saved query's own parameter: DuckDB's tree may hold it more often than the
+            # text (CASE $p WHEN ... expands), so only the policy's are counted
             self.params.add(node.name)
-            self.param_uses += 1
             return
         if isinstance(node, (exp.Placeholder, exp.Parameter, exp.SessionParameter)):
             raise PolicyError("the query may not use parameters or variables ($name, ?, @name)")
@@ -480,7 +512,8 @@ def _walk(node: Any, rw: _Rewriter) -> int:
     elif cls == "PARAMETER":
         if node.get("identifier") not in rw.params:
             raise PolicyError("the query may not use parameters or variables ($name, ?, @name)")
-        uses += 1
+        if node.get("identifier") not in rw.query_params:
+            uses += 1  # the policy's own (filters, masks): exactly as many as the rewrite put there
     elif cls is None and isinstance(kind, str) and "alias" in node and "query_location" in node:
         if kind == "BASE_TABLE":
             _check_base_table(node, rw)
