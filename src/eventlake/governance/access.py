@@ -18,7 +18,7 @@ from ..errors import EventlakeError, QueryError
 from ..lake import Lake
 from ..web.principals import TOKEN_RE, Principals, User
 from .groups import groups_of
-from .policy import Scope, build_scope
+from .policy import AccessError, Scope, build_scope
 from .rewrite import PolicyError, rewrite, scrub_error
 from .store import column_policies
 
@@ -88,6 +88,10 @@ def run_as(lake: Lake, principal: Principal, engine: str, sql: str, params: dict
            **engine_options) -> pa.Table:
     """Run `sql` (with a saved query's `params`) as `principal` on `engine`."""
     scope, out, bound = prepare(lake, principal, sql, params)
+    if engine == "spark" and any(not tp.source.startswith("lake.main.") for tp in scope.policy.tables.values()):
+        raise AccessError(
+            f"{principal.user.name} reads a bridge tenant's schema, which the Spark engine does not read yet: use --engine duckdb"
+        )
     eng = get_engine(engine, scope.lake, **engine_options)
     try:
         return eng.query(out, bound)
