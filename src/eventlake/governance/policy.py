@@ -15,7 +15,6 @@ The local admin (the CLI without a token) runs without a policy."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,9 +136,3 @@ def build_scope(lake: Lake, con: duckdb.DuckDBPyConnection, user: str, groups: f
     if pool:
         params["__tenants"] = pool
     return Scope(lake, Policy(user, tables, params))
-
-
-def scope_digest(scope: Scope) -> str:
-    """A short fingerprint of a scope (for caches keyed by who is asking)."""
-    h = hashlib.sha256(repr((str(scope.lake.path), sorted(scope.policy.tables), sorted(scope.policy.params))).encode())
-    return h.hexdigest()[:16]

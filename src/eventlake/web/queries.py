@@ -3,7 +3,12 @@ every request (each query on its own cursor), with a row limit and a time limit.
 
 The engine's connection cannot write, read files outside the lake, ATTACH, INSTALL or
 change its settings (see engines/duckdb.py); only one SELECT runs per call, and
-parameters are always bound."""
+parameters are always bound.
+
+With a `scope` (a signed-in principal's, see web/scopes.py) a query is rewritten by the
+governance rewrite (masks, tenant filters, tables out of reach refused) and runs on the
+scope's lake: the lake itself, or a silo tenant's own lake through a runner kept per
+silo. Engine errors are then scrubbed of values."""
 
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ import pyarrow as pa
 from ..engines.duckdb import DuckDBEngine, _clean, _only_one_select
 from ..engines.guard import check_query
 from ..errors import QueryError
+from ..governance.policy import Scope
+from ..governance.rewrite import PolicyError, rewrite, scrub_error
 from ..insights import get_insight
 from ..insights.registry import Insight
 from ..lake import Lake
@@ -59,6 +66,7 @@ class QueryRunner:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=PANEL_WORKERS, thread_name_prefix="eventlake-console-query")
         self._memo: dict[Any, tuple[float, Any]] = {}
+        self._silos: dict[str, QueryRunner] = {}
 
     @property
     def engine(self) -> DuckDBEngine:
@@ -73,12 +81,36 @@ class QueryRunner:
         cur.execute("USE lake")
         return cur
 
+    def on(self, lake: Lake) -> QueryRunner:
+        """The runner of `lake`: this one, or one kept per silo tenant's lake."""
+        key = str(lake.path.resolve())
+        if key == str(self.lake.path.resolve()):
+            return self
+        with self._lock:
+            runner = self._silos.get(key)
+            if runner is None:
+                runner = self._silos[key] = QueryRunner(lake)
+        return runner
+
     def run(self, sql: str, params: dict[str, Any] | None = None, *, limit: int | None = None,
-            timeout: float | None = DEFAULT_TIME_LIMIT) -> Result:
+            timeout: float | None = DEFAULT_TIME_LIMIT, scope: Scope | None = None) -> Result:
         """Run one SELECT with bound `params`. At most `limit` rows are returned (`truncated`
         tells whether there were more); past `timeout` seconds the query is interrupted and
-        QueryTimeout raised."""
+        QueryTimeout raised. With `scope`, the query runs as that principal (PolicyError
+        when the policy refuses it); the Result keeps `sql` and `params` as given."""
         _only_one_select(sql)
+        if scope is None:
+            return self._execute(sql, params, limit, timeout)
+        out, bound = rewrite(sql, scope.policy, query_params=params or {})
+        try:
+            res = self.on(scope.lake)._execute(out, bound, limit, timeout)
+        except (PolicyError, QueryTimeout):
+            raise
+        except QueryError as exc:
+            raise QueryError(scrub_error(str(exc))) from None
+        return Result(res.table, sql, dict(params or {}), res.truncated, res.elapsed_ms)
+
+    def _execute(self, sql: str, params: dict[str, Any] | None, limit: int | None, timeout: float | None) -> Result:
         cur = self.cursor()
         timer = None
         timed_out = threading.Event()
@@ -119,10 +151,14 @@ class QueryRunner:
             cur.close()
         return Result(table, sql, dict(params or {}), truncated, (time.perf_counter() - t0) * 1000)
 
-    def run_checked(self, sql: str, *, limit: int | None = None, timeout: float | None = DEFAULT_TIME_LIMIT) -> Result:
+    def run_checked(self, sql: str, *, limit: int | None = None, timeout: float | None = DEFAULT_TIME_LIMIT,
+                    scope: Scope | None = None) -> Result:
         """Run SQL a person wrote: one SELECT that reads lake tables by name only (no
-        table functions, files or tables of secrets; see engines/guard.py)."""
+        table functions, files or tables of secrets; see engines/guard.py). With `scope`
+        the rewrite checks it instead (it refuses all the guard does, and more)."""
         _only_one_select(sql)
+        if scope is not None:
+            return self.run(sql, limit=limit, timeout=timeout, scope=scope)
         check_query(sql, self.table_names())
         return self.run(sql, limit=limit, timeout=timeout)
 
@@ -131,10 +167,10 @@ class QueryRunner:
         return self.remember("table-names", 5.0, lambda: frozenset(t for t, _ in self.tables()))
 
     def insight(self, name: str | Insight, values: dict[str, Any] | None = None, *, limit: int | None = None,
-                timeout: float | None = DEFAULT_TIME_LIMIT) -> Result:
+                timeout: float | None = DEFAULT_TIME_LIMIT, scope: Scope | None = None) -> Result:
         """Run a saved query with its parameters bound (defaults for those not given)."""
         ins = get_insight(name) if isinstance(name, str) else name
-        return self.run(ins.sql, ins.bind(values), limit=limit, timeout=timeout)
+        return self.run(ins.sql, ins.bind(values), limit=limit, timeout=timeout, scope=scope)
 
     def gather(self, **jobs: Callable[[], Any]) -> dict[str, Any]:
         """Run a page's zero-argument jobs (queries) side by side, each on its own
@@ -171,6 +207,9 @@ class QueryRunner:
         return list(out.items())
 
     def close(self) -> None:
+        for runner in list(self._silos.values()):
+            runner.close()
+        self._silos.clear()
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self._engine is not None:
             self._engine.close()

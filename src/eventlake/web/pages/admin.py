@@ -12,7 +12,10 @@ Controls map to insight parameters: start/end to `days` = end - start + 1 and
 `as_of` = end; the inactivity window (days, or months of 30 days) to `idle_days`, and to
 `days` of the insights that judge activity (user_activity, unused_datasets). Account and
 region filter an insight's rows by wrapping its SQL in a SELECT whose conditions are bound
-parameters. The queries a tab needs run side by side, each on its own cursor."""
+parameters. The queries a tab needs run side by side, each on its own cursor, under the
+viewer's scope (web/scopes.py; kept in `Filters.scope`): the rewrite applies to the
+insight and to the wrapping SELECT, and a tab whose insights read a table the viewer may
+not see shows the policy's refusal instead."""
 
 from __future__ import annotations
 
@@ -24,10 +27,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 
 from ...errors import EventlakeError
+from ...governance.policy import Scope
 from ...insights import get_insight
 from ..app import console_of, require
 from ..queries import Result
 from ..render import query, size
+from ..scopes import cache_key, failed, refused, scope_of
 
 router = APIRouter()
 NAV = ("Admin console", "/admin", "reader")
@@ -70,6 +75,7 @@ class Filters:
     account: str = "*"
     region: str = "*"
     errors: list[str] = field(default_factory=list)
+    scope: Scope | None = None  # whose policy the page's queries run under (None: an admin's, none)
 
     @property
     def days(self) -> int:
@@ -130,7 +136,8 @@ def parse_filters(request: Request) -> Filters:
             idle = int(idle_text)
         else:
             errors.append(f"the inactivity window must be a whole number of {unit} from 1, got {idle_text!r}: using {idle}")
-    return Filters(start, end, idle, unit, (q.get("account") or "*").strip() or "*", (q.get("region") or "*").strip() or "*", errors)
+    return Filters(start, end, idle, unit, (q.get("account") or "*").strip() or "*", (q.get("region") or "*").strip() or "*", errors,
+                   scope_of(request))
 
 
 # -- queries ---------------------------------------------------------------------
@@ -153,21 +160,25 @@ def run_filtered(console, name: str, values: dict[str, Any], f: Filters | None =
     for pname, (cond, value) in (where or {}).items():
         conds.append(cond)
         params[pname] = value
+    scope = f.scope if f is not None else None
     if not conds:
-        return console.queries.run(ins.sql, params, limit=limit)
+        return console.queries.run(ins.sql, params, limit=limit, scope=scope)
     sql = f"SELECT * FROM (\n{ins.sql.strip().rstrip(';')}\n) AS insight WHERE " + " AND ".join(conds)
-    return console.queries.run(sql, params, limit=limit)
+    return console.queries.run(sql, params, limit=limit, scope=scope)
 
 
-def scopes(console) -> tuple[list[str], list[str]]:
-    """The accounts and regions in the data, for the dropdowns (looked up at most every
-    SCOPES_TTL seconds: they change when a new account or region shows up)."""
+def scopes(request: Request, f: Filters) -> tuple[list[str], list[str]]:
+    """The accounts and regions in the data the viewer may see, for the dropdowns (looked
+    up at most every SCOPES_TTL seconds per viewer: they change when a new account or
+    region shows up)."""
+    console = console_of(request)
+
     def find() -> tuple[list[str], list[str]]:
-        rows = console.queries.run(_SCOPES).rows
+        rows = console.queries.run(_SCOPES, scope=f.scope).rows
         return sorted({r["account_id"] for r in rows}), sorted({r["region"] for r in rows if r["region"]})
 
     try:
-        return console.queries.remember("admin-scopes", SCOPES_TTL, find)
+        return console.queries.remember(("admin-scopes", cache_key(request)), SCOPES_TTL, find)
     except EventlakeError:
         return [], []
 
@@ -396,14 +407,17 @@ def admin(request: Request, tab: str = "overview"):
     if tab not in _TAB_DATA:
         f.errors.append(f"there is no tab {tab!r}: showing the overview")
         tab = "overview"
-    accounts, regions = scopes(console)
+    accounts, regions = scopes(request, f)
     data: dict[str, Any] = {}
     error = None
+    label = dict(TABS)[tab]
     try:
         data = _TAB_DATA[tab](console, f)
     except EventlakeError as exc:
         error = str(exc)
-    label = dict(TABS)[tab]
+        if refused(exc):
+            failed(request, "run_insight", exc, asset_type="dashboard", asset_id=f"console:/admin?tab={tab}",
+                   asset_name=f"Admin console — {label}")
     console.record(request, "view", asset_type="dashboard", asset_id=f"console:/admin?tab={tab}",
                    asset_name=f"Admin console — {label}")
     return console.render(request, f"admin_{tab}.html", title=f"Admin console — {label}", tab=tab, tabs=TABS, f=f,
@@ -413,13 +427,24 @@ def admin(request: Request, tab: str = "overview"):
 # -- detail pages ----------------------------------------------------------------
 
 
+def _gather_recorded(request: Request, asset_type: str, asset_id: str, **jobs) -> dict[str, Any]:
+    """gather(), recording a policy's refusal (the error page then shows its message)."""
+    try:
+        return console_of(request).queries.gather(**jobs)
+    except EventlakeError as exc:
+        if refused(exc):
+            failed(request, "run_insight", exc, asset_type=asset_type, asset_id=asset_id, asset_name=asset_id)
+        raise
+
+
 @router.get("/admin/users/{account_id}/{user_name:path}")
 def admin_user(request: Request, account_id: str, user_name: str):
     require(request, NAV[2])
     console = console_of(request)
     f = parse_filters(request)
     f.account, f.region = account_id, "*"
-    res = console.queries.gather(
+    res = _gather_recorded(
+        request, "user", user_name,
         user=lambda: run_filtered(console, "user_activity", {"days": f.idle_days, "as_of": f.end}, f,
                                   where={"f_user": ("user_name = $f_user", user_name)}),
         groups=lambda: run_filtered(console, "user_groups", {"as_of": f.end}, f,
@@ -484,7 +509,8 @@ def admin_dashboard(request: Request, account_id: str, dashboard_id: str):
     f = parse_filters(request)
     f.account, f.region = account_id, "*"
     period = {"dashboard_id": dashboard_id, "days": f.days, "as_of": f.end}
-    res = console.queries.gather(
+    res = _gather_recorded(
+        request, "dashboard", dashboard_id,
         daily=lambda: run_filtered(console, "dashboard_views_daily", period, f),
         viewers=lambda: run_filtered(console, "dashboard_viewers", period, f),
         perms=lambda: run_filtered(console, "dashboard_permissions", {"dashboard_id": dashboard_id, "as_of": f.end}, f),

@@ -9,6 +9,9 @@ the URL (GET), so a run is a link to share.
     /api/insights                     the saved queries and their parameters (JSON)
     /api/insights/{name}?<params>&format=json|csv|parquet&limit=N
 
+Queries run under the viewer's scope (web/scopes.py): an insight that reads a table
+the viewer may not see shows the policy's refusal (recorded as `refused`).
+
 The result helpers here (`result_grid`, `download_response`, `json_response`) are
 shared with the SQL editor."""
 
@@ -32,6 +35,7 @@ from ...output import DOWNLOAD_TYPES, _plain, _portable, encode_result
 from ..app import console_of
 from ..queries import Result
 from ..render import cell
+from ..scopes import cache_key, failed, scope_of
 
 router = APIRouter()
 NAV = ("Log explorer", "/explorer", "reader")
@@ -199,6 +203,12 @@ def paged_sql(insight: Insight) -> str:
     return f"SELECT * FROM (\n{insight.sql.rstrip().rstrip(';')}\n) LIMIT $__limit OFFSET $__offset"
 
 
+def scoped_paged_sql(insight: Insight, limit: int, offset: int) -> str:
+    """paged_sql with the page's bounds written in (the rewrite binds no `__` names but
+    the policy's); both are ints the page computed."""
+    return f"SELECT * FROM (\n{insight.sql.rstrip().rstrip(';')}\n) LIMIT {int(limit)} OFFSET {int(offset)}"
+
+
 def count_sql(insight: Insight) -> str:
     return f"SELECT count(*) AS n FROM (\n{insight.sql.rstrip().rstrip(';')}\n)"
 
@@ -206,16 +216,18 @@ def count_sql(insight: Insight) -> str:
 COUNT_TTL = 60.0  # seconds a result's row count is reused while paging through it
 
 
-def _count(console, insight: Insight, bound: dict[str, Any]) -> tuple[int, float]:
-    """The result's row count (and the ms it took): counted once, then reused for a
-    minute by the pages that follow."""
+def _count(request: Request, insight: Insight, bound: dict[str, Any]) -> tuple[int, float]:
+    """The result's row count (and the ms it took): counted once per viewer scope, then
+    reused for a minute by the pages that follow."""
+    console = console_of(request)
     cache: dict = console.__dict__.setdefault("_explorer_counts", {})
-    key = (insight.name, tuple(sorted((k, repr(v)) for k, v in bound.items())))
+    key = (cache_key(request), insight.name, tuple(sorted((k, repr(v)) for k, v in bound.items())))
     now = time.monotonic()
     hit = cache.get(key)
     if hit is not None and now - hit[0] < COUNT_TTL:
         return hit[1], 0.0
-    res = console.queries.run(count_sql(insight), bound, timeout=console.options.sql_time_limit)
+    res = console.queries.run(count_sql(insight), bound, timeout=console.options.sql_time_limit,
+                              scope=scope_of(request))
     total = res.table.column(0)[0].as_py()
     if len(cache) >= 256:
         cache.clear()
@@ -269,18 +281,23 @@ def explorer_insight(request: Request, name: str):
     limits = {"__limit": PAGE_SIZE + 1, "__offset": (page - 1) * PAGE_SIZE}
     try:
         bound = insight.bind(given)
-        res = console.queries.run(paged_sql(insight), {**bound, **limits}, timeout=console.options.sql_time_limit)
+        scope = scope_of(request)
+        if scope is None:
+            res = console.queries.run(paged_sql(insight), {**bound, **limits}, timeout=console.options.sql_time_limit)
+        else:
+            res = console.queries.run(scoped_paged_sql(insight, limits["__limit"], limits["__offset"]), bound,
+                                      timeout=console.options.sql_time_limit, scope=scope)
         has_next = res.table.num_rows > PAGE_SIZE
         table = res.table.slice(0, PAGE_SIZE)
         elapsed = res.elapsed_ms
         if page == 1 and not has_next:
             total = table.num_rows
         else:
-            total, count_ms = _count(console, insight, bound)
+            total, count_ms = _count(request, insight, bound)
             elapsed += count_ms
     except EventlakeError as exc:
-        console.record(request, "run_insight", asset_type="insight", asset_id=insight.name, asset_name=insight.name,
-                       status="error", error=str(exc), params=given)
+        failed(request, "run_insight", exc, asset_type="insight", asset_id=insight.name, asset_name=insight.name,
+               params=given)
         context.update(ran=True, error=message(exc))
         return console.render(request, "explorer_insight.html", status_code=400, title=insight.name, **context)
     columns, rows = display_grid(table)
@@ -307,10 +324,10 @@ def explorer_download(request: Request, name: str):
     fmt = parse_format(request.query_params.get("format"))
     given = given_values(request, insight)
     try:
-        res = console.queries.insight(insight, given, timeout=console.options.sql_time_limit)
+        res = console.queries.insight(insight, given, timeout=console.options.sql_time_limit, scope=scope_of(request))
     except EventlakeError as exc:
-        console.record(request, "download", asset_type="insight", asset_id=insight.name, asset_name=insight.name,
-                       status="error", error=str(exc), format=fmt, params=given)
+        failed(request, "download", exc, asset_type="insight", asset_id=insight.name, asset_name=insight.name,
+               format=fmt, params=given)
         raise
     console.record(request, "download", asset_type="insight", asset_id=insight.name, asset_name=insight.name,
                    rows=res.table.num_rows, duration_ms=round(res.elapsed_ms, 1), format=fmt,
@@ -345,10 +362,11 @@ def api_insight(request: Request, name: str):
             raise InsightError(f"limit must not be negative, got {limit}")
     given = given_values(request, insight)
     try:
-        res = console.queries.insight(insight, given, limit=limit, timeout=console.options.sql_time_limit)
+        res = console.queries.insight(insight, given, limit=limit, timeout=console.options.sql_time_limit,
+                                      scope=scope_of(request))
     except EventlakeError as exc:
-        console.record(request, "run_insight", asset_type="insight", asset_id=insight.name, asset_name=insight.name,
-                       status="error", error=str(exc), params=given, format=fmt)
+        failed(request, "run_insight", exc, asset_type="insight", asset_id=insight.name, asset_name=insight.name,
+               params=given, format=fmt)
         raise
     console.record(request, "run_insight" if fmt == "json" else "download", asset_type="insight",
                    asset_id=insight.name, asset_name=insight.name, rows=res.table.num_rows,

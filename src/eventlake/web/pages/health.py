@@ -1,15 +1,22 @@
 """`/health`: the lake at a glance: its tables (rows, files, bytes), the last ingest of
 every source with its counts, quarantine counts by source and reason, and the
 quarantined records themselves (their raw text for admins only: it can hold anything
-the source sent)."""
+the source sent).
+
+Anyone but an admin sees it under their scope (web/scopes.py): the tables of their scope
+with the rows they may read (no file counts or sizes, which are the whole table's), the
+last ingest only if their scope holds `ingest_runs`, and no quarantine at all: its
+records come from every source and tenant, so they are shown to admins only."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from ...governance.rewrite import PolicyError
 from ...lake.schema import TABLES
 from ..app import console_of, viewer_of
 from ..render import query
+from ..scopes import scope_of
 
 router = APIRouter()
 NAV = ("Health", "/health", "reader")
@@ -52,10 +59,26 @@ def _table_stats(console) -> list[dict]:
             "SELECT table_name, file_count, file_size_bytes FROM ducklake_table_info('lake')").fetchall()}
     finally:
         cur.close()
+    return _described(names, counts, files)
+
+
+def _scoped_table_stats(console, scope) -> list[dict]:
+    """The tables of `scope` with the rows the principal may read (one query through
+    the rewrite); files and bytes left out (they describe every tenant's rows)."""
+    names = sorted(scope.policy.tables)
+    if not names:
+        return []
+    sql = " UNION ALL ".join(
+        f"SELECT '{n.replace(chr(39), chr(39) * 2)}' AS t, count(*) AS n FROM \"{n.replace(chr(34), chr(34) * 2)}\"" for n in names)
+    counts = {r["t"]: r["n"] for r in console.queries.run(sql, scope=scope).rows}
+    return _described(names, counts, None)
+
+
+def _described(names, counts: dict, files: dict | None) -> list[dict]:
     out = []
     for name in names:
         tdef = TABLES.get(name)
-        n_files, n_bytes = files.get(name, (0, 0))
+        n_files, n_bytes = files.get(name, (0, 0)) if files is not None else (None, None)
         out.append({
             "table": name,
             "rows": counts.get(name, 0),
@@ -72,9 +95,18 @@ def health(request: Request, source: str = "*", reason: str = "*", page: int = 1
     console = console_of(request)
     viewer = viewer_of(request)
     page = max(1, page)
-    tables = _table_stats(console)
+    admin = viewer.can("admin")
+    scope = None if admin else scope_of(request)
+    tables = _table_stats(console) if scope is None else _scoped_table_stats(console, scope)
     names = {t["table"] for t in tables}
-    runs = console.queries.run(_LAST_RUNS).rows if "ingest_runs" in names else []
+    runs = []
+    if "ingest_runs" in names:
+        try:
+            runs = console.queries.run(_LAST_RUNS, scope=scope).rows
+        except PolicyError:
+            runs = []
+    if not admin:
+        names.discard("quarantine")  # quarantine: admins only
     counts = console.queries.run(_QUARANTINE_COUNTS).rows if "quarantine" in names else []
     for c in counts:
         c["_link_reason"] = query({}, source=c["source"], reason=c["reason"]) + "#quarantined"
@@ -87,6 +119,6 @@ def health(request: Request, source: str = "*", reason: str = "*", page: int = 1
     console.record(request, "view", asset_type="page", asset_id="console:/health", asset_name="Health")
     return console.render(
         request, "health.html", title="Health", tables=tables, runs=runs, counts=counts, records=records,
-        show_raw=viewer.can("admin"), filters={"source": source if source != "*" else None, "reason": reason if reason != "*" else None},
+        show_raw=admin, admin=admin, filters={"source": source if source != "*" else None, "reason": reason if reason != "*" else None},
         page=page, has_next=has_next, total_quarantined=sum(c["records"] for c in counts),
     )

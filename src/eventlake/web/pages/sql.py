@@ -4,7 +4,12 @@ shown or downloaded as CSV / JSON / Parquet. Runs are POSTs with the CSRF token.
 
     /sql        GET: the editor, with the lake's tables and columns beside it
                 POST (csrf_token, sql, limit, action=run|csv|json|parquet): run or download
-    /api/sql    POST JSON {"sql": ..., "limit": N} -> {"columns", "rows", "truncated", "elapsed_ms"}"""
+    /api/sql    POST JSON {"sql": ..., "limit": N} -> {"columns", "rows", "truncated", "elapsed_ms"}
+
+An admin's SQL is checked by engines/guard.py; anyone else's runs under their scope
+(web/scopes.py): the governance rewrite checks it, applies masks and tenant filters, and
+its refusals are recorded with status `refused`. The side list shows the tables the
+viewer's scope holds."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from ...engines.guard import SECRET_TABLES
 from ...errors import EventlakeError, QueryError
 from ..app import check_csrf, console_of, require
 from ..queries import Result
+from ..scopes import failed, scope_of
 from .explorer import display_grid, download_response, json_response, result_json
 
 router = APIRouter()
@@ -44,9 +50,16 @@ def _limit(console, text: Any) -> tuple[int, str | None]:
     return n, None
 
 
-def _tables(console) -> list[tuple[str, list[tuple[str, str]]]]:
+def _tables(request: Request) -> list[tuple[str, list[tuple[str, str]]]]:
     """The lake's tables that can be queried here and their columns (read at most every
-    TABLES_TTL seconds)."""
+    TABLES_TTL seconds); a governed viewer's: those of their scope."""
+    console = console_of(request)
+    try:
+        scope = scope_of(request)
+    except EventlakeError:
+        return []
+    if scope is not None:
+        return sorted((name, list(tp.columns)) for name, tp in scope.policy.tables.items())
     tables = console.queries.remember("sql-tables", TABLES_TTL, console.queries.tables)
     return [(t, cols) for t, cols in tables if t not in SECRET_TABLES]
 
@@ -67,9 +80,10 @@ def run_sql(request: Request, sql: str, limit: int, action: str = "run_sql", **d
     if not sql.strip():
         raise QueryError("write a SELECT query first")
     try:
-        res = console.queries.run_checked(sql, limit=limit, timeout=console.options.sql_time_limit)
+        res = console.queries.run_checked(sql, limit=limit, timeout=console.options.sql_time_limit,
+                                          scope=scope_of(request))
     except EventlakeError as exc:
-        console.record(request, action, status="error", sql=sql, error=str(exc), **ids, **detail)
+        failed(request, action, exc, sql=sql, **ids, **detail)
         raise
     console.record(request, action, rows=res.table.num_rows, duration_ms=round(res.elapsed_ms, 1), sql=sql,
                    truncated=res.truncated, **ids, **detail)
@@ -81,7 +95,7 @@ def _page(request: Request, status_code: int = 200, **context: Any):
     context.setdefault("sql", EXAMPLE)
     context.setdefault("limit", min(FORM_LIMIT, console.options.sql_row_limit))
     return console.render(
-        request, "sql.html", status_code=status_code, title="SQL", tables=_tables(console),
+        request, "sql.html", status_code=status_code, title="SQL", tables=_tables(request),
         row_cap=console.options.sql_row_limit, time_limit=console.options.sql_time_limit, **context,
     )
 

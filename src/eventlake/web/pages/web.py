@@ -14,7 +14,9 @@ and a reload shows the same thing:
 Dragging over the chart navigates to the selected from/to; clicking a value in a panel
 adds it as a filter. Invalid input is reported on the page (status 400), never a 500.
 The panels' insights run concurrently, each on its own cursor; the site chooser's list
-is kept for a minute per range of days."""
+is kept for a minute per range of days (and viewer). Every panel runs under the viewer's
+scope (web/scopes.py); when the policy refuses the page's insights the page says why
+(status 403) and the refusal is recorded."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from ...errors import EventlakeError
 from ...insights.registry import parse_timestamp
 from ..app import console_of
 from ..render import query
+from ..scopes import cache_key, failed, refused, scope_of
 
 router = APIRouter()
 NAV = ("Web analytics", "/web", "reader")
@@ -164,8 +167,10 @@ def read_view(params: dict[str, str], now: dt.datetime | None = None) -> View:
     return View(start, end, preset, metric, bucket, group, filters)
 
 
-def _panels(console, view: View) -> dict[str, list[dict]]:
-    """Run every panel's insight, concurrently (each on its own cursor)."""
+def _panels(request: Request, view: View) -> dict[str, list[dict]]:
+    """Run every panel's insight under the viewer's scope, concurrently (each on its own cursor)."""
+    console = console_of(request)
+    scope = scope_of(request)
     vals = view.values()
     jobs = {
         "overview": ("web_overview", {**vals, "bucket": view.bucket}),
@@ -179,7 +184,7 @@ def _panels(console, view: View) -> dict[str, list[dict]]:
     if view.group:
         jobs["breakdown"] = ("web_breakdown", {**vals, "group_by": GROUPS[view.group][0], "metric": view.metric,
                                                "top": BREAKDOWN_TOP})
-    run = {key: (lambda n=name, v=values: console.queries.insight(n, v).rows) for key, (name, values) in jobs.items()}
+    run = {key: (lambda n=name, v=values: console.queries.insight(n, v, scope=scope).rows) for key, (name, values) in jobs.items()}
     # the site filter's choices: every site with page views on the range's days (kept
     # SITES_TTL seconds; computed beside the panels when not kept)
     day = dt.timedelta(days=1)
@@ -187,7 +192,8 @@ def _panels(console, view: View) -> dict[str, list[dict]]:
     end = dt.datetime.combine(view.end.date(), dt.time(), dt.timezone.utc) + day
     sites = {"start_time": start, "end_time": end, "group_by": "host", "top": 100}
     run["sites"] = lambda: console.queries.remember(
-        ("web-sites", start, end), SITES_TTL, lambda: console.queries.insight("web_breakdown", sites).rows)
+        ("web-sites", cache_key(request), start, end), SITES_TTL,
+        lambda: console.queries.insight("web_breakdown", sites, scope=scope).rows)
     return console.queries.gather(**run)
 
 
@@ -232,7 +238,14 @@ def web(request: Request):
     except EventlakeError as exc:
         return console.render(request, "web.html", status_code=400, title="Web analytics", error=str(exc),
                               view=None, params=params, **_choices())
-    data = _panels(console, view)
+    try:
+        data = _panels(request, view)
+    except EventlakeError as exc:
+        if not refused(exc):
+            raise
+        failed(request, "run_insight", exc, asset_type="dashboard", asset_id="console:/web", asset_name="Web analytics")
+        return console.render(request, "web.html", status_code=403, title="Web analytics", error=str(exc),
+                              view=None, params=params, **_choices())
     state = view.state()
     for r in data["pages"]:
         r["_link_site"] = _filter_link(view, "site", r["host"])
