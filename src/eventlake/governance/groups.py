@@ -17,6 +17,7 @@ import duckdb
 
 from ..errors import EventlakeError
 from ..lake import Lake
+from ..lake.appendonly import stamp_after as _now_after, table_exists as _exists
 from ..lake.catalog import ALIAS
 from ..lake.schema import CONSOLE_USERS, GROUP_MEMBERS, PRINCIPAL_GROUPS
 
@@ -52,12 +53,6 @@ def check_group_name(name: str) -> str:
 
 # --- reading -----------------------------------------------------------------------
 
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main' AND table_name = ?",
-        [ALIAS, table],
-    ).fetchall()[0][0])
 
 
 def read_groups(con: duckdb.DuckDBPyConnection, include_removed: bool = False) -> list[Group]:
@@ -117,12 +112,6 @@ def load_groups(lake: Lake) -> tuple[list[Group], list[Membership]]:
 
 # --- writing -----------------------------------------------------------------------
 
-
-def _now_after(previous: dt.datetime | None) -> dt.datetime:
-    now = dt.datetime.now(dt.timezone.utc)
-    if previous is not None and now <= previous:
-        now = previous + dt.timedelta(microseconds=1)
-    return now
 
 
 def _write_group(con: duckdb.DuckDBPyConnection, g: Group) -> Group:

@@ -30,6 +30,7 @@ from sqlglot.errors import SqlglotError
 
 from ..errors import EventlakeError
 from ..lake import Lake
+from ..lake.appendonly import stamp_after as _now_after, table_exists as _exists
 from ..lake.catalog import ALIAS
 from ..lake.schema import COLUMN_POLICIES, GROUP_MEMBERS, PRINCIPAL_GROUPS, TABLES
 
@@ -80,12 +81,6 @@ class ColumnPolicy:
 
 # --- reading -----------------------------------------------------------------------
 
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main' AND table_name = ?",
-        [ALIAS, table],
-    ).fetchall()[0][0])
 
 
 def read_policies(con: duckdb.DuckDBPyConnection, include_removed: bool = False) -> list[ColumnPolicy]:
@@ -227,12 +222,6 @@ def _check_mask_fits(con, table: str, column: str, mask: str, mask_sql: str | No
 
 # --- writing -----------------------------------------------------------------------
 
-
-def _now_after(previous: dt.datetime | None) -> dt.datetime:
-    now = dt.datetime.now(dt.timezone.utc)
-    if previous is not None and now <= previous:
-        now = previous + dt.timedelta(microseconds=1)
-    return now
 
 
 def _write(con: duckdb.DuckDBPyConnection, p: ColumnPolicy) -> ColumnPolicy:

@@ -23,6 +23,7 @@ import duckdb
 
 from ..errors import EventlakeError
 from ..lake import Lake
+from ..lake.appendonly import stamp_after as _now_after, table_exists as _exists
 from ..lake.catalog import ALIAS
 from ..lake.schema import TABLES, TENANT_GRANTS, TENANTS
 
@@ -77,12 +78,6 @@ def check_name(name: str) -> str:
 
 # --- reading -----------------------------------------------------------------------
 
-
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main' AND table_name = ?",
-        [ALIAS, table],
-    ).fetchall()[0][0])
 
 
 def read_tenants(con: duckdb.DuckDBPyConnection, include_removed: bool = False) -> list[Tenant]:
@@ -141,12 +136,6 @@ def tenants_of(grants: list[Grant], user: str, groups: frozenset[str] | set[str]
 
 # --- writing -----------------------------------------------------------------------
 
-
-def _now_after(previous: dt.datetime | None) -> dt.datetime:
-    now = dt.datetime.now(dt.timezone.utc)
-    if previous is not None and now <= previous:
-        now = previous + dt.timedelta(microseconds=1)
-    return now
 
 
 def _write_tenant(con, t: Tenant) -> Tenant:

@@ -32,6 +32,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from ..errors import EventlakeError, LakeError
 from ..lake import Lake
+from ..lake.appendonly import stamp_after as _now_after, table_exists as _exists
 from ..lake.derived import CONSOLE_ACCOUNT
 from ..lake.schema import API_TOKENS, CONSOLE_USERS, GROUP_MEMBERS, PRINCIPAL_GROUPS, USERS
 
@@ -102,12 +103,6 @@ def check_role(role: str) -> str:
 # --- reading -----------------------------------------------------------------------
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'lake' AND table_schema = 'main' AND table_name = ?",
-        [table],
-    ).fetchall()[0][0])
-
 
 def read_users(con: duckdb.DuckDBPyConnection) -> list[User]:
     """Every user's current state (disabled ones included), by name."""
@@ -153,12 +148,6 @@ def get_user(lake: Lake, name: str) -> User:
 
 # --- writing -----------------------------------------------------------------------
 
-
-def _now_after(previous: dt.datetime | None) -> dt.datetime:
-    now = dt.datetime.now(dt.timezone.utc)
-    if previous is not None and now <= previous:
-        now = previous + dt.timedelta(microseconds=1)
-    return now
 
 
 def _write_user(con: duckdb.DuckDBPyConnection, user: User) -> User:

@@ -1,0 +1,28 @@
+"""Helpers of the append-only tables that hold current state as history (principals,
+groups, tenants, policies, collector sources): every change appends a row, and the
+latest row per key, by `updated_at`, is in effect."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from .catalog import ALIAS
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Does the attached lake have `table` (schema main) yet?"""
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main' AND table_name = ?",
+        [ALIAS, table],
+    ).fetchall()[0][0])
+
+
+def stamp_after(previous: dt.datetime | None) -> dt.datetime:
+    """Now (UTC), or just after `previous` when the clock has not moved past it: a new
+    row's `updated_at` must be strictly later than the row it replaces."""
+    now = dt.datetime.now(dt.timezone.utc)
+    if previous is not None and now <= previous:
+        now = previous + dt.timedelta(microseconds=1)
+    return now
