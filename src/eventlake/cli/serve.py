@@ -15,6 +15,21 @@ from .common import err_console, state
 app = typer.Typer(help="Run eventlake's servers: the event collector and the web console.", no_args_is_help=True)
 
 
+def _check_port(port: int) -> None:
+    if not 0 < port < 65536:
+        raise EventlakeError(f"--port {port}: use a TCP port between 1 and 65535")
+
+
+def _logging(log_level: str) -> str:
+    """Check --log-level and send log lines to standard error at that level; the level
+    in uvicorn's spelling."""
+    level = log_level.lower()
+    if level not in ("debug", "info", "warning", "error"):
+        raise EventlakeError(f"--log-level {log_level!r}: use debug, info, warning or error")
+    logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return level
+
+
 @app.command("collector")
 def collector(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
@@ -33,16 +48,12 @@ def collector(
     from ..collect.app import CollectorOptions, create_app
     from ..collect.rawlog import RawLog
 
-    if not 0 < port < 65536:
-        raise EventlakeError(f"--port {port}: use a TCP port between 1 and 65535")
+    _check_port(port)
     if load_interval < 0:
         raise EventlakeError("--load-interval must be 0 or more seconds")
     if max_in_flight < 1:
         raise EventlakeError("--max-in-flight must be at least 1")
-    level = log_level.lower()
-    if level not in ("debug", "info", "warning", "error"):
-        raise EventlakeError(f"--log-level {log_level!r}: use debug, info, warning or error")
-    logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = _logging(log_level)
 
     lake = state.lake()
     con = lake.connect(create=True)
@@ -114,14 +125,10 @@ def console_(
     from ..web.app import ConsoleOptions, create_console
     from ..web.principals import load_principals
 
-    if not 0 < port < 65536:
-        raise EventlakeError(f"--port {port}: use a TCP port between 1 and 65535")
+    _check_port(port)
     if sql_row_limit < 1 or sql_time_limit <= 0:
         raise EventlakeError("--sql-row-limit and --sql-time-limit must be positive")
-    level = log_level.lower()
-    if level not in ("debug", "info", "warning", "error"):
-        raise EventlakeError(f"--log-level {log_level!r}: use debug, info, warning or error")
-    logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = _logging(log_level)
     lake = state.lake()
     con = lake.connect(create=True)
     try:

@@ -17,7 +17,7 @@ import duckdb
 
 from ..errors import EventlakeError
 from ..lake import Lake
-from ..lake.appendonly import stamp_after as _now_after, table_exists as _exists
+from ..lake.appendonly import read_with, stamp_after as _now_after, table_exists as _exists
 from ..lake.catalog import ALIAS
 from ..lake.schema import CONSOLE_USERS, GROUP_MEMBERS, PRINCIPAL_GROUPS
 
@@ -89,25 +89,15 @@ def groups_by_user(con: duckdb.DuckDBPyConnection) -> dict[str, frozenset[str]]:
     return {u: frozenset(g) for u, g in out.items()}
 
 
-def _with_con(con_or_lake, fn):
-    if isinstance(con_or_lake, Lake):
-        if not con_or_lake.exists():
-            return fn(None)
-        con = con_or_lake.connect(read_only=True)
-        try:
-            return fn(con)
-        finally:
-            con.close()
-    return fn(con_or_lake)
 
 
 def groups_of(con_or_lake: duckdb.DuckDBPyConnection | Lake, user: str) -> frozenset[str]:
     """The groups `user` is in now (a connection with the lake attached, or a Lake)."""
-    return _with_con(con_or_lake, lambda con: frozenset() if con is None else groups_by_user(con).get(user, frozenset()))
+    return read_with(con_or_lake, lambda con: groups_by_user(con).get(user, frozenset()), frozenset())
 
 
 def load_groups(lake: Lake) -> tuple[list[Group], list[Membership]]:
-    return _with_con(lake, lambda con: ([], []) if con is None else (read_groups(con), read_memberships(con)))
+    return read_with(lake, lambda con: (read_groups(con), read_memberships(con)), ([], []))
 
 
 # --- writing -----------------------------------------------------------------------

@@ -30,7 +30,7 @@ from sqlglot.errors import SqlglotError
 
 from ..errors import EventlakeError
 from ..lake import Lake
-from ..lake.appendonly import stamp_after as _now_after, table_exists as _exists
+from ..lake.appendonly import read_with, stamp_after as _now_after, table_exists as _exists
 from ..lake.catalog import ALIAS
 from ..lake.schema import COLUMN_POLICIES, GROUP_MEMBERS, PRINCIPAL_GROUPS, TABLES
 
@@ -97,27 +97,17 @@ def read_policies(con: duckdb.DuckDBPyConnection, include_removed: bool = False)
     return out if include_removed else [p for p in out if not p.removed]
 
 
-def _with_con(con_or_lake, fn):
-    if isinstance(con_or_lake, Lake):
-        if not con_or_lake.exists():
-            return fn(None)
-        con = con_or_lake.connect(read_only=True)
-        try:
-            return fn(con)
-        finally:
-            con.close()
-    return fn(con_or_lake)
 
 
 def load_policies(lake: Lake) -> list[ColumnPolicy]:
-    return _with_con(lake, lambda con: [] if con is None else read_policies(con))
+    return read_with(lake, read_policies, [])
 
 
 def column_policies(con_or_lake: duckdb.DuckDBPyConnection | Lake) -> dict[str, dict[str, ColumnPolicy]]:
     """The policies in force: table -> column -> policy (classified-only columns included,
     with mask None). Takes a connection with the lake attached, or a Lake."""
     out: dict[str, dict[str, ColumnPolicy]] = {}
-    for p in _with_con(con_or_lake, lambda con: [] if con is None else read_policies(con)):
+    for p in read_with(con_or_lake, read_policies, []):
         out.setdefault(p.table, {})[p.column] = p
     return out
 

@@ -23,7 +23,7 @@ import duckdb
 
 from ..errors import EventlakeError
 from ..lake import Lake
-from ..lake.appendonly import stamp_after as _now_after, table_exists as _exists
+from ..lake.appendonly import read_with, stamp_after as _now_after, table_exists as _exists
 from ..lake.catalog import ALIAS
 from ..lake.schema import TABLES, TENANT_GRANTS, TENANTS
 
@@ -103,22 +103,12 @@ def read_grants(con: duckdb.DuckDBPyConnection) -> list[Grant]:
     return [Grant(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows if not r[3]]
 
 
-def _read(lake: Lake, fn):
-    if not lake.exists():
-        return []
-    con = lake.connect(read_only=True)
-    try:
-        return fn(con)
-    finally:
-        con.close()
-
-
 def load_tenants(lake: Lake) -> list[Tenant]:
-    return _read(lake, read_tenants)
+    return read_with(lake, read_tenants, [])
 
 
 def load_grants(lake: Lake) -> list[Grant]:
-    return _read(lake, read_grants)
+    return read_with(lake, read_grants, [])
 
 
 def get_tenant(lake: Lake, name: str) -> Tenant:

@@ -5,10 +5,11 @@ latest row per key, by `updated_at`, is in effect."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Callable
 
 import duckdb
 
-from .catalog import ALIAS
+from .catalog import ALIAS, Lake
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -26,3 +27,17 @@ def stamp_after(previous: dt.datetime | None) -> dt.datetime:
     if previous is not None and now <= previous:
         now = previous + dt.timedelta(microseconds=1)
     return now
+
+
+def read_with(con_or_lake: duckdb.DuckDBPyConnection | Lake, read: Callable[[duckdb.DuckDBPyConnection], Any], empty: Any) -> Any:
+    """`read(con)` on a connection with the lake attached, or on a Lake opened read-only
+    for the call; a lake not made yet gives `empty`."""
+    if not isinstance(con_or_lake, Lake):
+        return read(con_or_lake)
+    if not con_or_lake.exists():
+        return empty
+    con = con_or_lake.connect(read_only=True)
+    try:
+        return read(con)
+    finally:
+        con.close()

@@ -32,7 +32,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from ..errors import EventlakeError, LakeError
 from ..lake import Lake
-from ..lake.appendonly import stamp_after as _now_after, table_exists as _exists
+from ..lake.appendonly import read_with, stamp_after as _now_after, table_exists as _exists
 from ..lake.derived import CONSOLE_ACCOUNT
 from ..lake.schema import API_TOKENS, CONSOLE_USERS, GROUP_MEMBERS, PRINCIPAL_GROUPS, USERS
 
@@ -130,13 +130,7 @@ def read_tokens(con: duckdb.DuckDBPyConnection) -> list[Token]:
 
 
 def load_principals(lake: Lake) -> tuple[list[User], list[Token]]:
-    if not lake.exists():
-        return [], []
-    con = lake.connect(read_only=True)
-    try:
-        return read_users(con), read_tokens(con)
-    finally:
-        con.close()
+    return read_with(lake, lambda con: (read_users(con), read_tokens(con)), ([], []))
 
 
 def get_user(lake: Lake, name: str) -> User:
