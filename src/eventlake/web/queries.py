@@ -101,6 +101,10 @@ class QueryRunner:
         _only_one_select(sql)
         if scope is None:
             return self._execute(sql, params, limit, timeout)
+        return self._as_principal(sql, params, limit, timeout, scope)
+
+    def _as_principal(self, sql: str, params: dict[str, Any] | None, limit: int | None, timeout: float | None,
+                      scope: Scope) -> Result:
         out, bound = rewrite(sql, scope.policy, query_params=params or {})
         try:
             res = self.on(scope.lake)._execute(out, bound, limit, timeout)
@@ -158,9 +162,9 @@ class QueryRunner:
         the rewrite checks it instead (it refuses all the guard does, and more)."""
         _only_one_select(sql)
         if scope is not None:
-            return self.run(sql, limit=limit, timeout=timeout, scope=scope)
+            return self._as_principal(sql, None, limit, timeout, scope)
         check_query(sql, self.table_names())
-        return self.run(sql, limit=limit, timeout=timeout)
+        return self._execute(sql, None, limit, timeout)
 
     def table_names(self) -> frozenset[str]:
         """The lake's tables (looked up at most every few seconds)."""
