@@ -245,7 +245,7 @@ class SparkEngine:
 
     # -- Engine protocol ------------------------------------------------------------
     def query(self, sql: str, params: dict | None = None) -> pa.Table:
-        tr = translate(sql)
+        tr = translate(sql, self.lake.schema)
         args = bind_parameters(tr, params)
         self._ensure_current()
         try:
@@ -257,7 +257,7 @@ class SparkEngine:
     def explain(self, sql: str, params: dict | None = None, analyze: bool = False) -> str:
         """The formatted physical plan (PartitionFilters show date pruning); with
         `analyze`, the plan with cost statistics (Spark plans, it does not run)."""
-        tr = translate(sql)
+        tr = translate(sql, self.lake.schema)
         args = bind_parameters(tr, params)
         self._ensure_current()
         out = io.StringIO()

@@ -52,9 +52,15 @@ def to_spark(sql: str) -> str:
     return translate(sql).sql
 
 
-def translate(sql: str) -> Translation:
-    """Translate one DuckDB-dialect query to Spark SQL and list its named parameters."""
+def translate(sql: str, schema: str = "main") -> Translation:
+    """Translate one DuckDB-dialect query to Spark SQL and list its named parameters.
+    `schema`: the lake schema the engine's views were built from (a bridge tenant's,
+    or `main`); `lake.<schema>.t` names the view `t` like `lake.main.t` does."""
     tree = _parse(sql)
+    if schema != "main":
+        for table in tree.find_all(exp.Table):
+            if table.catalog.lower() == LAKE_CATALOG and table.db == schema:
+                table.set("db", exp.to_identifier("main"))
     for placeholder in tree.find_all(exp.Placeholder):
         name = placeholder.this if isinstance(placeholder.this, str) else ""
         if not name or name.isdigit():

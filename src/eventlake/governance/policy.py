@@ -33,8 +33,8 @@ class AccessError(EventlakeError):
 
 @dataclass(frozen=True)
 class Scope:
-    """Where a principal's queries run: the lake to open (a silo tenant's own lake, else
-    the lake) and the policy applied there."""
+    """Where a principal's queries run: the lake to open (a silo tenant's own lake, a
+    bridge tenant's schema of the lake, else the lake) and the policy applied there."""
 
     lake: Lake
     policy: Policy
@@ -135,4 +135,4 @@ def build_scope(lake: Lake, con: duckdb.DuckDBPyConnection, user: str, groups: f
             tables[name] = TablePolicy(f"{ALIAS}.{_q(schema)}.{_q(name)}", tuple(c), None, _masks(name, groups, column_policies))
     if pool:
         params["__tenants"] = pool
-    return Scope(lake, Policy(user, tables, params))
+    return Scope(lake.in_schema(bridges[0].schema) if bridges else lake, Policy(user, tables, params))

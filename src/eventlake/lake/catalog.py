@@ -33,13 +33,22 @@ class DataFile:
 
 
 class Lake:
-    """A lake directory and its catalog."""
+    """A lake directory and its catalog. `schema`: the catalog schema this Lake's tables
+    live in — `main`, or a bridge tenant's schema (`tenant_<name>`), which then holds the
+    same tables, ingest bookkeeping included: a connection has it in use, so `lake.t`
+    names the schema's table, and every reader and writer works unchanged."""
 
-    def __init__(self, path: Path | str, catalog: str = "sqlite", *, memory_limit: str | None = None, threads: int | None = None):
+    def __init__(self, path: Path | str, catalog: str = "sqlite", *, memory_limit: str | None = None, threads: int | None = None,
+                 schema: str = "main"):
         self.path = Path(path).resolve()
         self.catalog = catalog
         self.memory_limit = memory_limit
         self.threads = threads
+        self.schema = schema
+
+    def in_schema(self, schema: str) -> "Lake":
+        """The same lake, with `schema` in use."""
+        return Lake(self.path, self.catalog, memory_limit=self.memory_limit, threads=self.threads, schema=schema)
 
     # -- locations ------------------------------------------------------------
     @property
@@ -91,6 +100,12 @@ class Lake:
         except duckdb.Error as exc:
             con.close()
             raise LakeError(f"cannot open the lake catalog at {self._describe()}: {exc}") from None
+        if self.schema != "main":
+            try:
+                con.execute(f'USE {ALIAS}."{self.schema.replace(chr(34), chr(34) * 2)}"')
+            except duckdb.Error:
+                con.close()
+                raise LakeError(f"the lake at {self.path} has no schema {self.schema!r}") from None
         return con
 
     def _describe(self) -> str:
@@ -168,8 +183,8 @@ class Lake:
 
     def table_names(self, con: duckdb.DuckDBPyConnection) -> list[str]:
         rows = con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main' ORDER BY 1",
-            [ALIAS],
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? ORDER BY 1",
+            [ALIAS, self.schema],
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -179,7 +194,7 @@ class Lake:
     def list_files(self, con: duckdb.DuckDBPyConnection, table: str) -> list[DataFile]:
         """The table's current data files (and delete files) in this snapshot."""
         rows = con.execute(
-            "SELECT data_file, data_file_size_bytes, delete_file FROM ducklake_list_files(?, ?)", [ALIAS, table]
+            "SELECT data_file, data_file_size_bytes, delete_file FROM ducklake_list_files(?, ?, schema => ?)", [ALIAS, table, self.schema]
         ).fetchall()
         return [DataFile(r[0], int(r[1] or 0), r[2]) for r in rows]
 

@@ -31,8 +31,8 @@ def describe_tables(lake: Lake, con: duckdb.DuckDBPyConnection) -> list[TableInf
         rows = con.execute(f'SELECT count(*) FROM {ALIAS}."{name}"').fetchall()[0][0]
         cols = con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_catalog = ? AND table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
-            [ALIAS, name],
+            "WHERE table_catalog = ? AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [ALIAS, lake.schema, name],
         ).fetchall()
         tdef = lake.table_def(name)
         part = list(tdef.partition_by) if tdef else []
