@@ -323,10 +323,10 @@ def test_a_segment_that_fails_is_kept_and_does_not_block_the_others(lake, tmp_pa
     write_segment(d, SEG2, [record("m2")])
     real_commit = Loader._commit
 
-    def failing_commit(self, con, name, size, stats):
+    def failing_commit(self, con, lake, name, *rest):
         if name == SEG1:
             raise duckdb.IOException("disk on fire")
-        return real_commit(self, con, name, size, stats)
+        return real_commit(self, con, lake, name, *rest)
 
     monkeypatch.setattr(Loader, "_commit", failing_commit)
     stats = Loader(lake, d).load_pending()

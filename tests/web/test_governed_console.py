@@ -17,6 +17,7 @@ from eventlake.engines.duckdb import DuckDBEngine
 from eventlake.governance.groups import add_group, add_member
 from eventlake.governance.policy import salt_for
 from eventlake.governance.store import set_mask
+from eventlake.governance.audit import read_audit
 from eventlake.governance.tenants import add_tenant, grant
 from eventlake.lake import Lake
 from eventlake.web.app import ConsoleOptions, create_console
@@ -133,6 +134,21 @@ def test_sql_api_refusals_are_explained_and_recorded(governed, sql, message):
         time.sleep(0.2)
     assert len(rows) == 1 and rows[0]["action"] == "run_sql" and rows[0]["status"] == "refused"
     assert message in rows[0]["error"]
+    # and in the audit trail, with the statement and the reason
+    refusal = next(e for e in read_audit(lake, actor=ANN[0], outcome="refused") if e["statement"] == sql)
+    assert (refusal["action"], refusal["via"], refusal["auth"]) == ("query", "api", "session")
+    assert message in refusal["reason"] and "gil@globex.com" not in refusal["reason"]
+
+
+@pytest.mark.parametrize("user, landing", [(ROOT, "/admin"), (STAFF, "/admin"), (GUS, "/explorer"), (SID, "/admin")])
+def test_home_leads_each_principal_to_a_page_their_tables_fill(governed, user, landing):
+    _, url = governed
+    c = login(url, user)
+    try:
+        res = c.get("/")
+    finally:
+        c.close()
+    assert (res.status_code, res.headers["location"]) == (303, landing)
 
 
 def test_the_editor_lists_the_scopes_tables_only(governed):

@@ -38,6 +38,7 @@ COMMAND_GROUPS: list[tuple[str, str]] = [
     ("groups", "eventlake.cli.groups"),
     ("policies", "eventlake.cli.policies"),
     ("tenants", "eventlake.cli.tenants"),
+    ("audit", "eventlake.cli.audit"),
 ]
 
 

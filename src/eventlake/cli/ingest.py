@@ -1,4 +1,5 @@
-"""`eventlake ingest <source> ...`: load a source into the lake and print a summary."""
+"""`eventlake ingest <source> ...`: load a source into the lake (or, with --tenant,
+into a tenant's storage) and print a summary."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..errors import EventlakeError
+from ..lake import Lake
 from ..sources import LOG_TYPE_MODULES
 from ..sources.base import IngestStats
 from .common import console, err_console, state
@@ -13,10 +15,27 @@ from .common import console, err_console, state
 app = typer.Typer(help="Load sources into the lake (incremental, idempotent, atomic per batch).", no_args_is_help=True)
 
 
-def report(stats: IngestStats, strict: bool) -> None:
-    """Print the run summary and the capped list of problems; exit 1 under --strict
-    when anything was quarantined."""
-    console.print(stats.summary(), markup=False, soft_wrap=True)
+TENANT_OPTION = typer.Option(
+    None, "--tenant",
+    help="Load into this tenant's storage: pool, the shared tables with tenant_id = NAME; bridge, its schema; silo, its own lake.",
+)
+
+
+def _target(lake: Lake, tenant: str | None) -> tuple[Lake, str | None, str | None]:
+    """(lake to write, pool tenant id to stamp, where-it-went label) for --tenant; the
+    lake itself, None, None without one. An unknown tenant fails before anything is read."""
+    if tenant is None:
+        return lake, None, None
+    from ..governance.tenants import tenant_target
+
+    target = tenant_target(lake, tenant)
+    return target.lake, target.tenant_id, target.describe()
+
+
+def report(stats: IngestStats, strict: bool, into: str | None = None) -> None:
+    """Print the run summary (saying which tenant it loaded into, if any) and the capped
+    list of problems; exit 1 under --strict when anything was quarantined."""
+    console.print(stats.summary(into), markup=False, soft_wrap=True)
     if stats.problems:
         err_console.print(f"quarantined ({stats.records_quarantined:,}); see `eventlake sql \"SELECT * FROM quarantine\"`:", markup=False)
         for line in stats.problem_lines():
@@ -69,17 +88,18 @@ def cloudtrail(
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any record was quarantined."),
     batch_mb: int = typer.Option(None, "--batch-mb", help="Uncompressed MB read per commit (default from config, 512)."),
     memory_mb: int = typer.Option(None, "--memory-mb", help="DuckDB memory limit in MB while ingesting (default from config, 384)."),
+    tenant: str = TENANT_OPTION,
 ) -> None:
     """Ingest AWS CloudTrail logs (plain and organization trails, .json.gz/.json) into cloudtrail_events."""
     from ..sources.cloudtrail import CloudTrailIngest
 
     settings = state.settings()
     _check_sizes(batch_mb, memory_mb)
-    lake = state.lake(memory_limit=f"{memory_mb or settings.memory_mb}MB", threads=2)
+    lake, tenant_id, into = _target(state.lake(memory_limit=f"{memory_mb or settings.memory_mb}MB", threads=2), tenant)
     stats = _run_with_progress("cloudtrail", lambda **cb: CloudTrailIngest(
-        lake, locations, endpoint_url=endpoint_url, batch_mb=batch_mb or settings.batch_mb, **cb,
+        lake, locations, endpoint_url=endpoint_url, batch_mb=batch_mb or settings.batch_mb, tenant_id=tenant_id, **cb,
     ))
-    report(stats, strict)
+    report(stats, strict, into)
 
 
 def _add_log_command(name: str) -> None:
@@ -96,6 +116,7 @@ def _add_log_command(name: str) -> None:
         strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any line was quarantined."),
         batch_mb: int = typer.Option(None, "--batch-mb", help="MB of log lines parsed per commit (default 16)."),
         memory_mb: int = typer.Option(None, "--memory-mb", help="DuckDB memory limit in MB while ingesting (default from config, 384)."),
+        tenant: str = TENANT_OPTION,
     ) -> None:
         from ..insights.registry import parse_date
         from ..sources.lines import LineIngest
@@ -106,11 +127,11 @@ def _add_log_command(name: str) -> None:
         hi = parse_date(until, "--until") if until else None
         if lo and hi and lo > hi:
             raise EventlakeError(f"--since {lo} is after --until {hi}")
-        lake = state.lake(memory_limit=f"{memory_mb or settings.memory_mb}MB", threads=2)
+        lake, tenant_id, into = _target(state.lake(memory_limit=f"{memory_mb or settings.memory_mb}MB", threads=2), tenant)
         stats = _run_with_progress(name, lambda **cb: LineIngest(
-            lake, logtype, locations, endpoint_url=endpoint_url, batch_mb=batch_mb or 16, since=lo, until=hi, **cb,
+            lake, logtype, locations, endpoint_url=endpoint_url, batch_mb=batch_mb or 16, since=lo, until=hi, tenant_id=tenant_id, **cb,
         ))
-        report(stats, strict)
+        report(stats, strict, into)
 
     command.__doc__ = f"Ingest {(logtype.description or name).rstrip('.')} into {logtype.table.name}."
     app.command(name)(command)
@@ -121,12 +142,14 @@ def bi_metadata(
     locations: list[str] = typer.Argument(..., help="Folders (or s3:// URIs) of snapshot files written by `eventlake extract quicksight`."),
     endpoint_url: str = typer.Option(None, "--endpoint-url", help="S3-compatible endpoint for s3:// locations."),
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any record was quarantined."),
+    tenant: str = TENANT_OPTION,
 ) -> None:
     """Ingest BI metadata snapshots (QuickSight API shaped) into users, assets, asset_permissions and dataset_usage."""
     from ..sources.bi_metadata import ingest as ingest_bi
 
-    stats = ingest_bi(state.lake(), locations, endpoint_url=endpoint_url)
-    report(stats, strict)
+    lake, tenant_id, into = _target(state.lake(), tenant)
+    stats = ingest_bi(lake, locations, endpoint_url=endpoint_url, tenant_id=tenant_id)
+    report(stats, strict, into)
 
 
 for _name in LOG_TYPE_MODULES:

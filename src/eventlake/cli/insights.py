@@ -5,7 +5,6 @@ from __future__ import annotations
 import pyarrow as pa
 import typer
 
-from ..engines import get_engine
 from ..errors import EventlakeError
 from ..insights import get_insight, list_insights
 from ..insights.registry import parse_date
@@ -61,15 +60,10 @@ def run(
     params = insight.bind(parse_params(param), parse_date(as_of, "--as-of") if as_of else None)
     lake = state.lake()
     options = {"master": spark_master or state.settings().spark_master} if engine == "spark" else {}
-    if token:
-        from ..governance.access import principal_for_token, run_as
+    from ..governance.access import principal_for_token, run_as
 
-        result = run_as(lake, principal_for_token(lake, token), engine, insight.sql, params, **options)
-    else:
-        eng = get_engine(engine, lake, **options)
-        try:
-            result = eng.query(insight.sql, params)
-        finally:
-            eng.close()
+    principal = principal_for_token(lake, token) if token else None
+    result = run_as(lake, principal, engine, insight.sql, params, action="export" if output else "query", target=name,
+                    detail={"file": output, "format": fmt if output else None}, **options)
     shown = ", ".join(f"{k}={v.isoformat() if hasattr(v, 'isoformat') else v}" for k, v in params.items())
     write_result(result, fmt, output, console, title=f"{name} ({shown})" if shown else name)

@@ -34,6 +34,7 @@ def add(
     allow_query: Optional[List[str]] = typer.Option(None, "--allow-query", help="URL query parameter kept in stored URLs besides utm_* (repeatable)."),
     keep_ip: bool = typer.Option(False, "--keep-ip", help="Store the client IP address (by default it is dropped after the country lookup)."),
     collector_host: Optional[str] = typer.Option(None, "--collector-host", help="Host serving the collector, for the snippet tag (default: the first --site)."),
+    tenant: Optional[str] = typer.Option(None, "--tenant", help="Load this source's events into the tenant's storage (see `eventlake tenants list`)."),
 ) -> None:
     """Create a source with a new write key; the key is printed once and only its hash is stored."""
     lake = state.lake()
@@ -45,8 +46,10 @@ def add(
         property_allowlist=allow_property or None,
         query_allowlist=allow_query or (),
         keep_ip=keep_ip,
+        tenant=tenant,
     )
-    console.print(f"source [bold]{escape(src.name)}[/bold] created (key id {src.key_id})")
+    console.print(f"source [bold]{escape(src.name)}[/bold] created (key id {src.key_id}"
+                  + (f", events go to tenant {escape(src.tenant)}" if src.tenant else "") + ")")
     console.print("write key (shown only now, it is not stored; keep it safe):")
     print(key)
     console.print("page-view snippet:")
@@ -73,6 +76,7 @@ def list_(
                 "property_allowlist": None if s.property_allowlist is None else list(s.property_allowlist),
                 "query_allowlist": list(s.query_allowlist),
                 "keep_ip": s.keep_ip,
+                "tenant": s.tenant,
                 "revoked": s.revoked,
                 "updated_at": s.updated_at.isoformat() if s.updated_at else None,
             }
@@ -84,13 +88,14 @@ def list_(
         console.print("no collector sources (create one with `eventlake sources add NAME`)")
         return
     t = Table(header_style="bold")
-    for c in ("name", "key id", "status", "sites", "events", "properties", "query params", "ip", "updated"):
-        t.add_column(c, no_wrap=c in ("name", "key id", "status", "updated"))
+    for c in ("name", "key id", "status", "tenant", "sites", "events", "properties", "query params", "ip", "updated"):
+        t.add_column(c, no_wrap=c in ("name", "key id", "status", "tenant", "updated"))
     for s in sources:
         t.add_row(
             escape(s.name),
             s.key_id,
             "revoked" if s.revoked else "active",
+            escape(s.tenant or "-"),
             escape(_fmt_list(s.sites) if s.sites else "(any)"),
             escape(_fmt_list(s.event_allowlist)),
             escape(_fmt_list(s.property_allowlist)),
@@ -120,8 +125,10 @@ def set_(
     allow_query: Optional[List[str]] = typer.Option(None, "--allow-query", help="Replace the kept URL query parameters (repeatable)."),
     no_query: bool = typer.Option(False, "--no-query", help="Keep no URL query parameter but utm_*."),
     keep_ip: Optional[bool] = typer.Option(None, "--keep-ip/--drop-ip", help="Store the client IP, or drop it (default)."),
+    tenant: Optional[str] = typer.Option(None, "--tenant", help="Load the events received from now on into this tenant's storage."),
+    no_tenant: bool = typer.Option(False, "--no-tenant", help="Load the events received from now on into the lake's own tables."),
 ) -> None:
-    """Change a source's sites, allowlists or IP option; the write key stays the same."""
+    """Change a source's sites, allowlists, IP option or tenant; the write key stays the same."""
     changes = {}
     for given, clear, key, opt in (
         (site, no_sites, "sites", "--site"),
@@ -137,9 +144,14 @@ def set_(
             changes[key] = () if key in ("sites", "query_allowlist") else None
     if keep_ip is not None:
         changes["keep_ip"] = keep_ip
+    if tenant and no_tenant:
+        raise EventlakeError("--tenant and --no-tenant contradict each other: give one of them")
+    if tenant or no_tenant:
+        changes["tenant"] = tenant or None
     src = update_source(state.lake(), name, **changes)
     console.print(
         f"source [bold]{escape(src.name)}[/bold] updated: sites {escape(_fmt_list(src.sites) if src.sites else '(any)')}; "
         f"events {escape(_fmt_list(src.event_allowlist))}; properties {escape(_fmt_list(src.property_allowlist))}; "
         f"query params utm_*{escape(''.join(', ' + q for q in src.query_allowlist))}; ip {'kept' if src.keep_ip else 'dropped'}"
+        + (f"; tenant {escape(src.tenant)}" if src.tenant else "")
     )

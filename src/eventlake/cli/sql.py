@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..engines import get_engine
+from ..errors import EventlakeError
 from ..output import write_result
 from .common import ENGINE_OPTION, FORMAT_OPTION, OUTPUT_OPTION, SPARK_MASTER_OPTION, TOKEN_OPTION, console, state
 
@@ -25,26 +26,27 @@ def register(app: typer.Typer) -> None:
         settings = state.settings()
         lake = state.lake()
         options = {"master": spark_master or settings.spark_master} if engine == "spark" else {}
-        if token:
-            from ..governance.access import prepare, principal_for_token, run_as
+        from ..governance import audit
+        from ..governance.access import prepare, principal_for_token, query_event, refused, run_as
 
-            principal = principal_for_token(lake, token)
-            if explain:
-                scope, query, bound = prepare(lake, principal, query)
-                eng = get_engine(engine, scope.lake, **options)
+        principal = principal_for_token(lake, token) if token else None
+        if "audit_events" in audit.tables_of(query):
+            audit.commit(lake)  # the trail as of now, journal included
+        if explain:
+            event = query_event(principal, query, action="explain", engine=engine, analyze=analyze)
+            try:
+                scope, sql, bound = prepare(lake, principal, query) if principal else (None, query, None)
+                eng = get_engine(engine, scope.lake if scope else lake, **options)
                 try:
-                    console.print(eng.explain(query, bound, analyze=analyze), markup=False)
+                    plan = eng.explain(sql, bound, analyze=analyze)
                 finally:
                     eng.close()
-                return
-            write_result(run_as(lake, principal, engine, query, **options), fmt, output, console)
+            except EventlakeError as exc:
+                audit.record(lake, refused(event, exc))
+                raise
+            audit.record(lake, event)
+            console.print(plan, markup=False)
             return
-        eng = get_engine(engine, lake, **options)
-        try:
-            if explain:
-                console.print(eng.explain(query, analyze=analyze), markup=False)
-                return
-            result = eng.query(query)
-            write_result(result, fmt, output, console)
-        finally:
-            eng.close()
+        result = run_as(lake, principal, engine, query, action="export" if output else "query",
+                        detail={"file": output, "format": fmt if output else None}, **options)
+        write_result(result, fmt, output, console)

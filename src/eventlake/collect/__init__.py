@@ -12,6 +12,7 @@ raw first with a durable acknowledgement, then loaded into the lake.
                 events (normalized, one row per messageId), one commit per segment,
                 recorded in ingested_objects (source "collector"): a crash or kill -9
                 at any point loses no acknowledged event and loads nothing twice.
+                The events of a source tied to a tenant go to the tenant's storage.
             ──► destinations (eventlake.destinations): forwarded asynchronously,
                 outcomes in the deliveries table.
 
@@ -25,5 +26,6 @@ A raw record (one line of a segment, UTF-8 JSON, no newline inside):
      "payload": {...},                                # the event as received, after allowlist + sanitizer
      "request": {"endpoint": "/v1/batch", "bytes": 1234, "user_agent": "...",
                  "country": "DE", "device_type": "desktop", "browser": "Firefox",
-                 "os": "Linux", "ip": null, "site_host": null}}
+                 "os": "Linux", "ip": null, "site_host": null},
+     "tenant": "acme"}                                # only for a source tied to a tenant
 """

@@ -670,6 +670,9 @@ class Collector:
                     "site_host": site_host,
                 },
             }
+            if source.tenant:
+                # where the loader puts it: the tenant the key wrote for when it was received
+                rec["tenant"] = source.tenant
             out.append(rec)
         return out
 

@@ -18,6 +18,20 @@ Then the segment file is removed (raw_events holds its records). A crash after t
 commit and before the removal is harmless: the next run sees the mark and only
 removes the file.
 
+Tenants: a record sent with the key of a source tied to a tenant carries the tenant's
+name (`tenant`, stamped at receipt) and is loaded into that tenant's storage:
+
+- pool: the lake's raw_events and events, with `tenant_id` = the tenant, in the same
+  commit as the lake's own records; "already loaded" (messageId) is looked up among
+  that tenant's rows only;
+- bridge and silo: the raw_events, events, quarantine and ingested_objects of the
+  tenant's schema or lake, in a commit of their own that carries the segment's mark
+  there. These commits come first and the lake's commit (with the segment's mark in
+  the lake) last, so a crash in between reloads only what is not marked yet.
+
+A removed tenant's records still go to its storage (they were acknowledged; its data
+stays where it is); a record naming no tenant the lake ever had is quarantined.
+
 A segment is read by DuckDB's JSON reader with explicit columns. Only when that fails
 (a line that is not JSON) or some record is rejected, the segment is read again line
 by line in Python (bounded memory), which gives every rejected line its number and
@@ -25,9 +39,11 @@ hands the good lines to the same SQL."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -36,7 +52,8 @@ import orjson
 from ..errors import EventlakeError
 from ..lake import Lake
 from ..lake.catalog import ALIAS
-from ..lake.schema import EVENTS, RAW_EVENTS
+from ..lake.schema import EVENTS, QUARANTINE, RAW_EVENTS
+from ..lake.tenancy import TENANT_COLUMN, add_tenant_column, tenant_value
 from ..sources.base import (
     PROBLEMS_KEPT,
     RAW_PREFIX_LIMIT,
@@ -64,6 +81,7 @@ _FIELDS = (
     ("message_id", "VARCHAR"),
     ("payload", "JSON"),
     ("request", "JSON"),
+    ("tenant", "VARCHAR"),  # only in records of sources tied to a tenant
 )
 _NAMES = ", ".join(f'"{n}"' for n, _ in _FIELDS)
 _COLUMNS = "{" + ", ".join(f"'{n}': '{t}'" for n, t in _FIELDS) + "}"
@@ -176,6 +194,8 @@ WITH t AS (
 )
 SELECT
   line,
+  tenant,
+  CAST(NULL AS VARCHAR) AS {TENANT_COLUMN},  -- a pool tenant's name, once routed
   reason,
   CASE WHEN reason IS NOT NULL THEN coalesce(raw, CAST(json_object(
     'received_at', received_at, 'source', source, 'key_id', key_id, 'type', type,
@@ -221,6 +241,11 @@ FROM n
 """
 
 _RAW_COLUMNS = RAW_EVENTS.column_names  # segment comes as a parameter
+# what quarantine keeps of a staged record rejected after normalization
+_RAW_OF_NORM = (
+    "json_object('received_at', received_at, 'source', source, 'key_id', key_id, 'type', type, "
+    "'message_id', message_id, 'payload', payload, 'request', request, 'tenant', tenant)"
+)
 _EVENT_COLUMNS = EVENTS.column_names
 
 
@@ -234,9 +259,10 @@ class Loader:
         self.rawlog = rawlog
 
     def load_pending(self) -> IngestStats:
-        """Load every sealed segment (oldest first), one commit each; remove each file
-        once its records are committed. A segment that fails (unreadable, lake error)
-        is reported in the stats and stays for the next run; the others still load."""
+        """Load every sealed segment (oldest first), one commit each (and one per
+        bridge or silo tenant with records in it); remove each file once its records
+        are committed. A segment that fails (unreadable, lake error) is reported in the
+        stats and stays for the next run; the others still load."""
         stats = IngestStats(source=SOURCE)
         if self.rawlog is not None:
             self.rawlog.rotate_if_idle()
@@ -245,6 +271,7 @@ class Loader:
             stats.finish()
             return stats
         con = self.lake.connect(create=True)
+        storages = _Storages(self.lake)
         try:
             with self.lake.writer_lock():
                 self.lake.ensure_tables(con, TABLES_USED)
@@ -252,7 +279,7 @@ class Loader:
                 con.execute(sql)
             for path in segments:
                 try:
-                    self._load_segment(con, path, stats)
+                    self._load_segment(con, path, stats, storages)
                 except (duckdb.Error, OSError, EventlakeError) as exc:
                     stats.files_read += 1
                     stats.files_failed += 1
@@ -264,11 +291,12 @@ class Loader:
                 with self.lake.writer_lock(), self.lake.transaction(con):
                     record_run(con, stats)
         finally:
+            storages.close()
             con.close()
         return stats
 
     # -- one segment ----------------------------------------------------------------
-    def _load_segment(self, con: duckdb.DuckDBPyConnection, path: Path, stats: IngestStats) -> None:
+    def _load_segment(self, con: duckdb.DuckDBPyConnection, path: Path, stats: IngestStats, storages: "_Storages") -> None:
         name = path.name
         with self.lake.writer_lock():
             try:
@@ -281,8 +309,58 @@ class Loader:
                 _remove(path)
                 return
             self._stage(con, path)
-            self._commit(con, name, size, stats)
+            counts = _Counts()
+            pooled = self._route(con, name, size, stats.run_id, counts, storages)
+            counts.add(self._commit(con, self.lake, name, size, stats.run_id, pooled))
             _remove(path)
+        stats.files_read += 1
+        stats.bytes_read += size
+        stats.records_read += counts.read
+        stats.records_loaded += counts.loaded
+        stats.records_duplicate += counts.duplicate
+        stats.records_quarantined += counts.quarantined
+        stats.add_problems(
+            [Quarantined(name, f"line {line}", reason).message() for line, reason in counts.bad], more=counts.quarantined - len(counts.bad)
+        )
+
+    def _route(self, con: duckdb.DuckDBPyConnection, name: str, size: int, run_id: str, counts: "_Counts", storages: "_Storages") -> bool:
+        """Send the staged records of bridge and silo tenants to their storage (and out
+        of `norm`), mark pool tenants' records with their tenant_id, and reject those of
+        tenants the lake never had. Returns whether pool tenants' records remain."""
+        from ..governance.tenants import read_tenants
+
+        named = [t for (t,) in con.execute("SELECT DISTINCT tenant FROM norm WHERE tenant IS NOT NULL ORDER BY 1").fetchall()]
+        if not named:
+            return False
+        tenants = {t.name: t for t in read_tenants(con, include_removed=True)}
+        pool = []
+        for tname in named:
+            tenant = tenants.get(tname)
+            if tenant is None:
+                con.execute(
+                    "UPDATE norm SET reason = 'sent for tenant ' || tenant || ', which this lake does not have', "
+                    f"raw = CAST({_RAW_OF_NORM} AS VARCHAR) WHERE tenant = ? AND reason IS NULL", [tname],
+                )
+            elif tenant.model == "pool":
+                pool.append(tname)
+            else:
+                storage, tcon = storages.open(tenant)
+                # a silo is a lake of its own, with its own writer lock; a bridge schema
+                # is in this lake, whose lock is held
+                lock = storage.writer_lock() if storage.path != self.lake.path else contextlib.nullcontext()
+                with lock:
+                    if not self._marked(tcon, name, size):  # else: committed by an earlier, interrupted run
+                        part = con.execute("SELECT * FROM norm WHERE tenant = ?", [tname]).to_arrow_table()
+                        tcon.register("norm_part", part)
+                        try:
+                            tcon.execute("CREATE OR REPLACE TEMP TABLE norm AS SELECT * FROM norm_part")
+                        finally:
+                            tcon.unregister("norm_part")
+                        counts.add(self._commit(tcon, storage, name, size, run_id, False))
+                con.execute("DELETE FROM norm WHERE tenant = ?", [tname])
+        if pool:
+            con.execute(f"UPDATE norm SET {TENANT_COLUMN} = tenant WHERE tenant IN (SELECT unnest(?))", [pool])
+        return bool(pool)
 
     def _marked(self, con: duckdb.DuckDBPyConnection, name: str, size: int) -> bool:
         # by name and size: a name used again (a collector restarted within the same
@@ -311,11 +389,16 @@ class Loader:
         finally:
             shutil.rmtree(spool, ignore_errors=True)
 
-    def _commit(self, con: duckdb.DuckDBPyConnection, name: str, size: int, stats: IngestStats) -> None:
+    def _commit(self, con: duckdb.DuckDBPyConnection, lake: Lake, name: str, size: int, run_id: str, pooled: bool) -> "_Counts":
+        """Commit the staged records (`norm`) to `lake` (this lake, or a tenant's schema
+        or lake that `con` is connected to) with the segment's mark there. `pooled`:
+        some records are pool tenants' (their tenant_id is set in norm)."""
+        if pooled:
+            add_tenant_column(lake, con, [RAW_EVENTS.name, EVENTS.name, QUARANTINE.name])
         con.execute(
-            # one row per messageId: the first received wins inside the segment ...
+            # one row per messageId and tenant: the first received wins inside the segment ...
             "CREATE OR REPLACE TEMP TABLE dups AS SELECT line FROM ("
-            " SELECT line, row_number() OVER (PARTITION BY message_id ORDER BY received_at, line) AS rn"
+            f" SELECT line, row_number() OVER (PARTITION BY {TENANT_COLUMN}, message_id ORDER BY received_at, line) AS rn"
             " FROM norm WHERE reason IS NULL) WHERE rn > 1"
         )
         lo, hi = con.execute("SELECT min(event_date), max(event_date) FROM norm WHERE reason IS NULL").fetchall()[0]
@@ -324,50 +407,89 @@ class Loader:
             # lands close to the original: a day either side of the batch's dates)
             con.execute(
                 "INSERT INTO dups SELECT n.line FROM norm n SEMI JOIN "
-                f"(SELECT message_id FROM {ALIAS}.events WHERE event_date BETWEEN ? AND ?) e "
-                "ON n.message_id = e.message_id WHERE n.reason IS NULL",
+                f"(SELECT message_id, {tenant_value(con, EVENTS.name)} AS t FROM {ALIAS}.events WHERE event_date BETWEEN ? AND ?) e "
+                f"ON n.message_id = e.message_id AND n.{TENANT_COLUMN} IS NOT DISTINCT FROM e.t WHERE n.reason IS NULL",
                 [lo - dt.timedelta(days=1), hi + dt.timedelta(days=1)],
             )
         fresh = "(SELECT * FROM norm n WHERE reason IS NULL AND NOT EXISTS (SELECT 1 FROM dups d WHERE d.line = n.line))"
         n_read, n_bad = con.execute("SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL) FROM norm").fetchall()[0]
         n_loaded = con.execute(f"SELECT count(*) FROM {fresh} f").fetchall()[0][0]
-        n_dup = n_read - n_bad - n_loaded
         bad = con.execute(
             "SELECT line, reason FROM norm WHERE reason IS NOT NULL ORDER BY line LIMIT ?", [PROBLEMS_KEPT]
         ).fetchall()
+        # the tenant column, for the pool tenants' records (the others leave it NULL)
+        tcol = f', "{TENANT_COLUMN}"' if pooled else ""
         now = utcnow()
-        with self.lake.transaction(con):
+        with lake.transaction(con):
             con.execute(
-                f"INSERT INTO {ALIAS}.raw_events ({', '.join(_RAW_COLUMNS)}) SELECT "
+                f"INSERT INTO {ALIAS}.raw_events ({', '.join(_RAW_COLUMNS)}{tcol}) SELECT "
                 + ", ".join("?" if c == "segment" else f'"{c}"' for c in _RAW_COLUMNS)
-                + " FROM norm WHERE reason IS NULL ORDER BY line",
+                + f"{tcol} FROM norm WHERE reason IS NULL ORDER BY line",
                 [name],
             )
-            cols = ", ".join(f'"{c}"' for c in _EVENT_COLUMNS)
+            cols = ", ".join(f'"{c}"' for c in _EVENT_COLUMNS) + tcol
             con.execute(f"INSERT INTO {ALIAS}.events ({cols}) SELECT {cols} FROM {fresh} f ORDER BY line")
             if n_bad:
                 con.execute(
-                    f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at) "
-                    f"SELECT ?, ?, 'line ' || CAST(line AS VARCHAR), reason, left(raw, {RAW_PREFIX_LIMIT}), ?, ? "
+                    f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at{tcol}) "
+                    f"SELECT ?, ?, 'line ' || CAST(line AS VARCHAR), reason, left(raw, {RAW_PREFIX_LIMIT}), ?, ?{tcol} "
                     "FROM norm WHERE reason IS NOT NULL ORDER BY line",
-                    [SOURCE, name, stats.run_id, now],
+                    [SOURCE, name, run_id, now],
                 )
             record_objects(
-                con, SOURCE, stats.run_id,
-                [(name, size, str(size), "loaded", n_read, n_loaded, n_dup, n_bad)],
+                con, SOURCE, run_id,
+                [(name, size, str(size), "loaded", n_read, n_loaded, n_read - n_bad - n_loaded, n_bad)],
             )
         con.execute("DROP TABLE IF EXISTS dups")
         con.execute("DROP TABLE IF EXISTS norm")
         con.execute("DROP TABLE IF EXISTS seg")
-        stats.files_read += 1
-        stats.bytes_read += size
-        stats.records_read += n_read
-        stats.records_loaded += n_loaded
-        stats.records_duplicate += n_dup
-        stats.records_quarantined += n_bad
-        stats.add_problems(
-            [Quarantined(name, f"line {line}", reason).message() for line, reason in bad], more=n_bad - len(bad)
-        )
+        return _Counts(n_read, n_loaded, n_read - n_bad - n_loaded, n_bad, bad)
+
+
+@dataclass
+class _Counts:
+    """What the commits of one segment did (a segment may commit to several storages)."""
+
+    read: int = 0
+    loaded: int = 0
+    duplicate: int = 0
+    quarantined: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), the first PROBLEMS_KEPT
+
+    def add(self, other: "_Counts") -> None:
+        self.read += other.read
+        self.loaded += other.loaded
+        self.duplicate += other.duplicate
+        self.quarantined += other.quarantined
+        self.bad = sorted(self.bad + other.bad)[:PROBLEMS_KEPT]
+
+
+class _Storages:
+    """Connections to the bridge and silo tenants' storages a load writes to, opened
+    on first use (their tables made if missing) and kept for the load."""
+
+    def __init__(self, lake: Lake):
+        self.lake = lake
+        self._open: dict[str, tuple[Lake, duckdb.DuckDBPyConnection]] = {}
+
+    def open(self, tenant) -> tuple[Lake, duckdb.DuckDBPyConnection]:
+        if tenant.name not in self._open:
+            storage = self.lake.in_schema(tenant.schema) if tenant.model == "bridge" else tenant.silo(self.lake)
+            con = storage.connect(create=True)
+            try:
+                lock = storage.writer_lock() if storage.path != self.lake.path else contextlib.nullcontext()
+                with lock:
+                    storage.ensure_tables(con, TABLES_USED)
+            except BaseException:
+                con.close()
+                raise
+            self._open[tenant.name] = (storage, con)
+        return self._open[tenant.name]
+
+    def close(self) -> None:
+        for _, con in self._open.values():
+            con.close()
+        self._open.clear()
 
 
 def _wrap_lines(src: Path, dst: Path) -> None:

@@ -4,7 +4,10 @@ appends a row and the latest row per name wins (its `updated_at` is strictly lat
 
 A write key is shown once, when the source is created; the lake keeps only its public
 id (`key_id`) and its SHA-256 (`key_hash`). The collector finds a request's source by
-hashing the key it presents."""
+hashing the key it presents.
+
+A source may be tied to a tenant (`tenant`): the events its key sends are loaded into
+that tenant's storage (see loader.py), never the lake's own tables."""
 
 from __future__ import annotations
 
@@ -13,14 +16,17 @@ import re
 import secrets
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from typing import Iterator
 from urllib.parse import urlsplit
 
 import duckdb
 
 from ..errors import EventlakeError, LakeError
 from ..lake import Lake
+from ..lake.appendonly import add_missing_columns, present_columns, read_with
 from ..lake.schema import COLLECTOR_SOURCES
 from .privacy import Policy
 
@@ -46,6 +52,7 @@ class Source:
     keep_ip: bool = False
     revoked: bool = False
     updated_at: datetime | None = None
+    tenant: str | None = None  # the tenant whose storage its events go to (None: the lake's own tables)
 
     @property
     def policy(self) -> Policy:
@@ -124,6 +131,7 @@ _COLS = [c for c, _ in COLLECTOR_SOURCES.columns]
 def _row_to_source(row) -> Source:
     d = dict(zip(_COLS, row))
     return Source(
+        tenant=d["tenant"],
         name=d["name"],
         key_id=d["key_id"],
         key_hash=d["key_hash"],
@@ -137,8 +145,9 @@ def _row_to_source(row) -> Source:
     )
 
 
-def _latest_sql() -> str:
-    cols = ", ".join(f'"{c}"' for c in _COLS)
+def _latest_sql(present: list[str]) -> str:
+    """The latest row per name; columns an older lake lacks read as NULL."""
+    cols = ", ".join(f'"{c}"' if c in present else f'NULL AS "{c}"' for c in _COLS)
     return (
         f'SELECT {cols} FROM "{TABLE}" '
         "QUALIFY row_number() OVER (PARTITION BY name ORDER BY updated_at DESC) = 1 ORDER BY name"
@@ -153,7 +162,7 @@ def read_sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
     ).fetchall()[0][0]
     if not exists:
         return []
-    return [_row_to_source(r) for r in con.execute(_latest_sql()).fetchall()]
+    return [_row_to_source(r) for r in con.execute(_latest_sql(present_columns(con, COLLECTOR_SOURCES))).fetchall()]
 
 
 def load_sources(lake: Lake) -> list[Source]:
@@ -180,7 +189,7 @@ def _append(con: duckdb.DuckDBPyConnection, source: Source, previous: Source | N
         now = previous.updated_at + timedelta(microseconds=1)
     source = replace(source, updated_at=now)
     con.execute(
-        f'INSERT INTO "{TABLE}" ({", ".join(chr(34) + c + chr(34) for c in _COLS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        f'INSERT INTO "{TABLE}" ({", ".join(chr(34) + c + chr(34) for c in _COLS)}) VALUES ({", ".join("?" for _ in _COLS)})',
         [
             source.name,
             source.key_id,
@@ -192,6 +201,7 @@ def _append(con: duckdb.DuckDBPyConnection, source: Source, previous: Source | N
             source.keep_ip,
             source.revoked,
             source.updated_at,
+            source.tenant,
         ],
     )
     return source
@@ -204,6 +214,25 @@ def _current(con, name: str) -> Source | None:
     return None
 
 
+@contextmanager
+def _writing(lake: Lake) -> Iterator[duckdb.DuckDBPyConnection]:
+    """lake.writing for this table, with an older lake's copy given the columns
+    declared since (e.g. `tenant`)."""
+    with lake.writing([TABLE]) as con:
+        add_missing_columns(lake, con, COLLECTOR_SOURCES)
+        yield con
+
+
+def _check_tenant(con: duckdb.DuckDBPyConnection, tenant: str | None) -> None:
+    """A source is tied only to a tenant in service."""
+    if tenant is None:
+        return
+    from ..governance.tenants import TenantError, read_tenants
+
+    if not any(t.name == tenant for t in read_tenants(con)):
+        raise TenantError(f"no tenant named {tenant!r} (see `eventlake tenants list`)")
+
+
 def add_source(
     lake: Lake,
     name: str,
@@ -213,9 +242,11 @@ def add_source(
     property_allowlist=None,
     query_allowlist=(),
     keep_ip: bool = False,
+    tenant: str | None = None,
 ) -> tuple[Source, str]:
-    """Create a source with a new write key. Returns (source, key): the key is not
-    stored anywhere and cannot be shown again. A revoked source's name may be reused."""
+    """Create a source with a new write key (its events loaded for `tenant`, if given).
+    Returns (source, key): the key is not stored anywhere and cannot be shown again. A
+    revoked source's name may be reused."""
     check_name(name)
     src = Source(
         name=name,
@@ -226,10 +257,12 @@ def add_source(
         property_allowlist=None if property_allowlist is None else _names(property_allowlist, "--allow-property"),
         query_allowlist=_names(query_allowlist or (), "--allow-query", PARAM_RE),
         keep_ip=bool(keep_ip),
+        tenant=tenant,
     )
     key, key_id, key_hash = new_key()
     src = replace(src, key_id=key_id, key_hash=key_hash)
-    with lake.writing([TABLE]) as con:
+    with _writing(lake) as con:
+        _check_tenant(con, tenant)
         prev = _current(con, name)
         if prev is not None and not prev.revoked:
             raise CollectorSourceError(
@@ -253,9 +286,11 @@ def update_source(
     property_allowlist=_UNSET,
     query_allowlist=_UNSET,
     keep_ip=_UNSET,
+    tenant=_UNSET,
 ) -> Source:
-    """Change a source's sites, allowlists or IP option (arguments left out are kept;
-    None as an allowlist means "every name"). The write key stays the same."""
+    """Change a source's sites, allowlists, IP option or tenant (arguments left out are
+    kept; None as an allowlist means "every name", as the tenant "the lake's own"). The
+    write key stays the same. A new tenant applies to events received from then on."""
     changes = {}
     if sites is not _UNSET:
         changes["sites"] = tuple(normalize_site(s) for s in sites or ())
@@ -267,9 +302,12 @@ def update_source(
         changes["query_allowlist"] = _names(query_allowlist or (), "--allow-query", PARAM_RE)
     if keep_ip is not _UNSET:
         changes["keep_ip"] = bool(keep_ip)
+    if tenant is not _UNSET:
+        changes["tenant"] = tenant
     if not changes:
         raise CollectorSourceError("nothing to change: give at least one option (see `eventlake sources set --help`)")
-    with lake.writing([TABLE]) as con:
+    with _writing(lake) as con:
+        _check_tenant(con, changes.get("tenant"))
         prev = _current(con, name)
         if prev is None:
             raise CollectorSourceError(f"no collector source named {name!r} (see `eventlake sources list`)")
@@ -284,7 +322,7 @@ def revoke_source(lake: Lake, name: str) -> Source:
     refresh of the source list on (a few seconds)."""
     if not lake.exists():
         raise CollectorSourceError(f"no collector source named {name!r}: there is no lake at {lake.path}")
-    with lake.writing([TABLE]) as con:
+    with _writing(lake) as con:
         prev = _current(con, name)
         if prev is None:
             raise CollectorSourceError(f"no collector source named {name!r} (see `eventlake sources list`)")
@@ -295,6 +333,15 @@ def revoke_source(lake: Lake, name: str) -> Source:
 
 
 # --- the collector's view ----------------------------------------------------------
+
+
+def sources_in_service(con: duckdb.DuckDBPyConnection) -> list[Source]:
+    """The sources whose write keys work: not revoked, and tied to no tenant or to one
+    in service (a removed tenant's keys stop working with it)."""
+    from ..governance.tenants import read_tenants
+
+    tenants = {t.name for t in read_tenants(con)}
+    return [s for s in read_sources(con) if not s.revoked and (s.tenant is None or s.tenant in tenants)]
 
 
 class SourceRegistry:
@@ -322,7 +369,7 @@ class SourceRegistry:
             return True
         with self._lock:
             try:
-                self._set(load_sources(self.lake))
+                self._set(read_with(self.lake, sources_in_service, []))
                 self.last_error = None
                 return True
             except (duckdb.Error, LakeError, OSError) as exc:

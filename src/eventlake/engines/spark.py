@@ -63,6 +63,9 @@ BASE_CONF = {
     # DuckDB writes proleptic Gregorian dates and timestamps: read them as they are.
     "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
     "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
+    # queries are DuckDB SQL: `${env:HOME}` in them is text, never the server's environment,
+    # JVM properties or settings substituted before parsing (even inside string literals)
+    "spark.sql.variable.substitute": "false",
 }
 LOCAL_CONF = {"spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "4"}
 # spark.sql.* settings fixed when a session starts (not settable on a running one).

@@ -17,6 +17,7 @@ from ..engines import get_engine
 from ..errors import EventlakeError, QueryError
 from ..lake import Lake
 from ..web.principals import TOKEN_RE, Principals, User
+from . import audit
 from .groups import groups_of
 from .policy import AccessError, Scope, build_scope
 from .rewrite import PolicyError, rewrite, scrub_error
@@ -32,25 +33,28 @@ class Principal:
     user: User
     groups: frozenset[str]
     via: str = "token"
+    token_id: str | None = None
 
 
-def principal_for_token(lake: Lake, token: str, con=None) -> Principal:
+def principal_for_token(lake: Lake, token: str, con=None, via: str = "cli") -> Principal:
     """The active user a token belongs to, with their groups; AuthError otherwise (the
-    message never says which part was wrong). `con`: an open read connection to reuse."""
+    message never says which part was wrong, and the refusal is audited). `con`: an open
+    read connection to reuse."""
     token = (token or "").strip()
-    if not TOKEN_RE.match(token):
-        raise AuthError("invalid or revoked API token (--token / EVENTLAKE_TOKEN)")
-    own = con is None
-    if own:
-        con = lake.connect(read_only=True)
-    try:
-        found = Principals(lake, refresh_seconds=0, connect=lambda: _Borrowed(con)).token_user(token)
-        if found is None:
-            raise AuthError("invalid or revoked API token (--token / EVENTLAKE_TOKEN)")
-        return Principal(found[0], groups_of(con, found[0].name))
-    finally:
+    found = None
+    if TOKEN_RE.match(token) and lake.exists():
+        own = con is None
         if own:
-            con.close()
+            con = lake.connect(read_only=True)
+        try:
+            found = Principals(lake, refresh_seconds=0, connect=lambda: _Borrowed(con)).token_user(token)
+            if found is not None:
+                return Principal(found[0], groups_of(con, found[0].name), token_id=found[1].token_id)
+        finally:
+            if own:
+                con.close()
+    audit.record(lake, audit.AuditEvent("login", None, "refused", via=via, auth="token", reason="invalid or revoked API token"))
+    raise AuthError("invalid or revoked API token (--token / EVENTLAKE_TOKEN)")
 
 
 class _Borrowed:
@@ -84,16 +88,50 @@ def prepare(lake: Lake, principal: Principal, sql: str, params: dict[str, Any] |
     return scope, out, bound
 
 
-def run_as(lake: Lake, principal: Principal, engine: str, sql: str, params: dict[str, Any] | None = None,
+def query_event(principal: Principal | None, sql: str, *, via: str = "cli", action: str = "query",
+                target: str | None = None, params: dict[str, Any] | None = None, **detail: Any) -> audit.AuditEvent:
+    """The audit event of a query by `principal` (None: the local admin), before its
+    outcome is known. `action`: query, or export when the result goes to a file."""
+    actor, auth, token_id = ((audit.local_actor(), "local", None) if principal is None
+                             else (principal.user.name, principal.via, principal.token_id))
+    return audit.AuditEvent(action, actor, via=via, auth=auth, token_id=token_id, target=target, statement=sql,
+                            detail={"params": params or None, **detail})
+
+
+def refused(event: audit.AuditEvent, exc: Exception) -> audit.AuditEvent:
+    """`event`, refused (a policy or access refusal) or failed (any other error), with why."""
+    event.outcome = "refused" if isinstance(exc, (PolicyError, AccessError, AuthError)) else "error"
+    event.reason = str(exc)[:2000]
+    return event
+
+
+def run_as(lake: Lake, principal: Principal | None, engine: str, sql: str, params: dict[str, Any] | None = None,
+           *, via: str = "cli", action: str = "query", target: str | None = None, detail: dict[str, Any] | None = None,
            **engine_options) -> pa.Table:
-    """Run `sql` (with a saved query's `params`) as `principal` on `engine`."""
-    scope, out, bound = prepare(lake, principal, sql, params)
-    eng = get_engine(engine, scope.lake, **engine_options)
+    """Run `sql` (with a saved query's `params`; `target`: its name) as `principal` on
+    `engine` — or, with no principal, as the local admin, without a policy; audited,
+    refusals included (`detail`: more to record, e.g. the export's file)."""
+    event = query_event(principal, sql, via=via, action=action, target=target, params=params, engine=engine, **(detail or {}))
     try:
-        return eng.query(out, bound)
-    except PolicyError:
+        if principal is None:
+            eng = get_engine(engine, lake, **engine_options)
+            out, bound = sql, params
+        else:
+            scope, out, bound = prepare(lake, principal, sql, params)
+            eng = get_engine(engine, scope.lake, **engine_options)
+        try:
+            table = eng.query(out, bound)
+        except PolicyError:
+            raise
+        except QueryError as exc:
+            if principal is None:
+                raise
+            raise QueryError(scrub_error(str(exc))) from None
+        finally:
+            eng.close()
+    except EventlakeError as exc:
+        audit.record(lake, refused(event, exc))
         raise
-    except QueryError as exc:
-        raise QueryError(scrub_error(str(exc))) from None
-    finally:
-        eng.close()
+    event.rows = table.num_rows
+    audit.record(lake, event)
+    return table

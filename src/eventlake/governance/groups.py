@@ -19,6 +19,7 @@ from ..errors import EventlakeError
 from ..lake import Lake
 from ..lake.appendonly import read_with, stamp_after as _now_after, table_exists as _exists
 from ..lake.catalog import ALIAS
+from . import audit
 from ..lake.schema import CONSOLE_USERS, GROUP_MEMBERS, PRINCIPAL_GROUPS
 
 GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -110,6 +111,7 @@ def _write_group(con: duckdb.DuckDBPyConnection, g: Group) -> Group:
         f'INSERT INTO {ALIAS}."{PRINCIPAL_GROUPS.name}" (group_name, description, removed, updated_at) VALUES (?, ?, ?, ?)',
         [g.name, g.description, g.removed, g.updated_at],
     )
+    audit.change(con, "group_remove" if g.removed else "group_add", g.name)
     return g
 
 
@@ -119,6 +121,7 @@ def _write_membership(con: duckdb.DuckDBPyConnection, m: Membership) -> Membersh
         f'INSERT INTO {ALIAS}."{GROUP_MEMBERS.name}" (group_name, user_name, removed, updated_at) VALUES (?, ?, ?, ?)',
         [m.group, m.user, m.removed, m.updated_at],
     )
+    audit.change(con, "member_remove" if m.removed else "member_add", m.group, user=m.user)
     return m
 
 

@@ -75,6 +75,9 @@ DENIED_FUNCTIONS = frozenset({
     "force_checkpoint", "sql_auto_complete", "txid_current", "current_transaction_id",
     "current_query_id", "current_connection_id", "nextval", "currval", "setval",
     "has_database_privilege", "has_schema_privilege", "has_table_privilege",
+    # Spark's: static Java methods (System.getenv, ...) and the data files' paths
+    "reflect", "java_method", "try_reflect", "input_file_name", "input_file_block_start",
+    "input_file_block_length",
 })
 DENIED_PREFIXES = (
     "duckdb_", "ducklake_", "pragma_", "read_", "sqlite_", "postgres_", "mysql_",
@@ -557,6 +560,7 @@ def _check_base_table(node: dict, rw: _Rewriter) -> None:
 _STATIC_KINDS = ("Parser Error", "Binder Error", "Catalog Error", "Not implemented Error", "Syntax Error")
 _KIND = re.compile(r"^\s*([A-Za-z ]*? Error):\s*")
 _SPARK_CLASS = re.compile(r"^\s*\[([A-Z0-9_.]+)\]")
+_SPARK_PREFIX = "Spark could not run the query: "  # engines/spark.py puts it before Spark's own message
 _SPARK_STATIC = ("PARSE_SYNTAX_ERROR", "UNRESOLVED_", "AMBIGUOUS_", "DATATYPE_MISMATCH", "TABLE_OR_VIEW_NOT_FOUND",
                  "WRONG_NUM_ARGS", "MISSING_AGGREGATION", "UNRESOLVED_ROUTINE", "INVALID_PARAMETER_VALUE")
 # Data errors whose wording is fixed: kept, with every quoted value and number replaced.
@@ -565,7 +569,9 @@ _KNOWN_DATA_MESSAGES = (
     "invalid time field format", "Type ", "Overflow in", "Malformed JSON", "Could not parse string",
     "Could not decode string", "Date out of range", "Unimplemented type for cast", "Division by zero",
 )
-_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+# from the first quote to the last: a value may hold quotes of its own (O'Brien), which
+# engines do not escape in their messages
+_QUOTED = re.compile(r"'.*'|\".*\"")
 _NUMBER = re.compile(r"(?<![A-Za-z_0-9])[-+]?\d+(?:[.:\-]\d+)*")
 HIDDEN = "<value>"
 
@@ -576,12 +582,13 @@ def scrub_error(message: str) -> str:
     row the principal may not see; the error kind and the parts naming columns/functions
     kept. Errors of unknown wording keep only their kind."""
     text = str(message).strip()
-    spark = _SPARK_CLASS.match(text)
+    prefix = _SPARK_PREFIX if text.startswith(_SPARK_PREFIX) else ""
+    spark = _SPARK_CLASS.match(text[len(prefix):])
     if spark:
         cls = spark.group(1)
         if cls.startswith(_SPARK_STATIC):
             return text.splitlines()[0]
-        return f"[{cls}] the query failed on a value (details hidden: they could show data you may not see)"
+        return f"{prefix}[{cls}] the query failed on a value (details hidden: they could show data you may not see)"
     m = _KIND.match(text)
     kind = m.group(1) if m else "Error"
     if kind in _STATIC_KINDS:

@@ -32,6 +32,7 @@ from ..errors import EventlakeError
 from ..lake import Lake
 from ..lake.appendonly import read_with, stamp_after as _now_after, table_exists as _exists
 from ..lake.catalog import ALIAS
+from . import audit
 from ..lake.schema import COLUMN_POLICIES, GROUP_MEMBERS, PRINCIPAL_GROUPS, TABLES
 
 CLASSIFICATIONS = ("email", "ip", "name", "phone", "card", "address", "free_text", "id", "other")
@@ -221,6 +222,8 @@ def _write(con: duckdb.DuckDBPyConnection, p: ColumnPolicy) -> ColumnPolicy:
         "updated_by, removed, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [p.table, p.column, p.classification, p.mask, p.mask_sql, sorted(p.except_groups), p.updated_by, p.removed, p.updated_at],
     )
+    audit.change(con, "policy_remove" if p.removed else "policy_set", f"{p.table}.{p.column}", classification=p.classification,
+                 mask=p.mask, mask_sql=p.mask_sql, except_groups=sorted(p.except_groups) or None, by=p.updated_by)
     return p
 
 

@@ -25,15 +25,16 @@ from ..errors import EventlakeError
 from ..lake import Lake
 from ..lake.appendonly import read_with, stamp_after as _now_after, table_exists as _exists
 from ..lake.catalog import ALIAS
+from . import audit
 from ..lake.schema import TABLES, TENANT_GRANTS, TENANTS
+from ..lake.tenancy import TENANT_COLUMN
 
 MODELS = ("pool", "bridge", "silo")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-TENANT_COLUMN = "tenant_id"
 # tables about the lake itself, never a tenant's: principals, policies, the console's usage
 GLOBAL_TABLES = frozenset({
     "console_users", "api_tokens", "console_events", "collector_sources", "tenants", "tenant_grants",
-    "principal_groups", "group_members", "column_policies",
+    "principal_groups", "group_members", "column_policies", "audit_events",
 })
 
 
@@ -53,7 +54,7 @@ class Tenant:
     def silo(self, lake: Lake) -> Lake:
         if self.model != "silo" or not self.silo_path:
             raise TenantError(f"tenant {self.name!r} is not a silo tenant")
-        return Lake(lake.path / self.silo_path)
+        return Lake(lake.path / self.silo_path, memory_limit=lake.memory_limit, threads=lake.threads)
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,38 @@ def get_tenant(lake: Lake, name: str) -> Tenant:
     raise TenantError(f"no tenant named {name!r} (see `eventlake tenants list`)")
 
 
+@dataclass(frozen=True)
+class TenantTarget:
+    """Where a tenant's data is written: `lake` is the lake itself (pool), its schema of
+    the lake (bridge) or its own lake (silo), and holds the ingest bookkeeping of what
+    is written there; `tenant_id` is what a pool tenant's rows carry in the tenant
+    column of the shared tables (None for bridge and silo: all of `lake` is theirs)."""
+
+    tenant: Tenant
+    lake: Lake
+    tenant_id: str | None
+
+    def describe(self) -> str:
+        where = {"pool": f"shared tables, {TENANT_COLUMN} = '{self.tenant.name}'", "bridge": f"schema {self.tenant.schema}",
+                 "silo": f"its lake {self.lake.path}"}[self.tenant.model]
+        return f"tenant {self.tenant.name} ({self.tenant.model}: {where})"
+
+
+def tenant_target(lake: Lake, name: str) -> TenantTarget:
+    """Where the tenant `name` of `lake` gets its data; TenantError when no tenant of
+    that name is in service (never made, or removed)."""
+    found = next((t for t in read_with(lake, lambda con: read_tenants(con, include_removed=True), []) if t.name == name), None)
+    if found is None:
+        raise TenantError(f"no tenant named {name!r} (see `eventlake tenants list`)")
+    if found.removed:
+        raise TenantError(f"tenant {name!r} was removed: its data is no longer written (see `eventlake tenants list`)")
+    if found.model == "pool":
+        return TenantTarget(found, lake, found.name)
+    if found.model == "bridge":
+        return TenantTarget(found, lake.in_schema(found.schema), None)
+    return TenantTarget(found, found.silo(lake), None)
+
+
 def tenants_of(grants: list[Grant], user: str, groups: frozenset[str] | set[str] = frozenset()) -> frozenset[str]:
     """The tenants whose data `user` (a member of `groups`) may read."""
     return frozenset(g.tenant for g in grants if (g.grantee_type == "user" and g.grantee == user)
@@ -134,6 +167,7 @@ def _write_tenant(con, t: Tenant) -> Tenant:
         f'INSERT INTO {ALIAS}."{TENANTS.name}" (name, model, schema_name, silo_path, removed, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
         [t.name, t.model, t.schema, t.silo_path, t.removed, t.updated_at],
     )
+    audit.change(con, "tenant_remove" if t.removed else "tenant_add", t.name, model=t.model)
     return t
 
 
@@ -199,6 +233,7 @@ def _write_grant(con, g: Grant) -> Grant:
         f'INSERT INTO {ALIAS}."{TENANT_GRANTS.name}" (tenant, grantee_type, grantee, revoked, updated_at) VALUES (?, ?, ?, ?, ?)',
         [g.tenant, g.grantee_type, g.grantee, g.revoked, g.updated_at],
     )
+    audit.change(con, "revoke" if g.revoked else "grant", g.tenant, grantee_type=g.grantee_type, grantee=g.grantee)
     return g
 
 

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import duckdb
 
 from .catalog import ALIAS, Lake
+from .schema import TableDef
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -18,6 +19,28 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
         "SELECT count(*) FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main' AND table_name = ?",
         [ALIAS, table],
     ).fetchall()[0][0])
+
+
+def present_columns(con: duckdb.DuckDBPyConnection, table: TableDef) -> list[str]:
+    """The columns of `table` the lake's copy has: a lake made by an older eventlake
+    lacks those declared since (until `add_missing_columns` runs on a write)."""
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_schema = 'main' AND table_name = ?",
+        [ALIAS, table.name],
+    ).fetchall()}
+    return [c for c in table.column_names if c in have]
+
+
+def add_missing_columns(lake: Lake, con: duckdb.DuckDBPyConnection, table: TableDef) -> None:
+    """Bring an older lake's copy of `table` up to its declaration: add the columns it
+    lacks (in one commit; earlier rows read them as NULL). Call under the writer lock."""
+    have = set(present_columns(con, table))
+    missing = [(c, t) for c, t in table.columns if c not in have]
+    if not missing:
+        return
+    with lake.transaction(con):
+        for c, t in missing:
+            con.execute(f'ALTER TABLE {ALIAS}.main."{table.name}" ADD COLUMN "{c}" {t}')
 
 
 def stamp_after(previous: dt.datetime | None) -> dt.datetime:

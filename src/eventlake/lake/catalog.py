@@ -143,17 +143,23 @@ class Lake:
                     con.execute(f'ALTER TABLE {ALIAS}."{t.name}" SET PARTITIONED BY ({cols})')
 
     @contextmanager
-    def writer_lock(self) -> Iterator[None]:
+    def writer_lock(self, wait: bool = True) -> Iterator[bool]:
         """Hold the lake's writer lock: one ingest or maintenance job at a time, across
         processes (a lock file in the lake directory), so that two jobs never both
-        decide that the same object or event is new. Waits for a running job."""
+        decide that the same object or event is new. Waits for a running job; with
+        `wait=False`, yields False at once instead when another holds it (this process
+        included, through another `with`)."""
         import fcntl
 
         self.path.mkdir(parents=True, exist_ok=True)
         with open(self.path / ".writer.lock", "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
             try:
-                yield
+                fcntl.flock(fh, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 

@@ -4,7 +4,8 @@ payloads of every event. Each (table, source) pair is declared once in DERIVED: 
 table may be fed by several sources (bi_events: CloudTrail's QuickSight calls and the
 console's own usage), each owning the rows its `owns` predicate selects. `rebuild`
 recomputes a table from its sources (after a retention run, a fix to its SQL, or for
-tables filled by hand)."""
+tables filled by hand). A pool tenant's rows derive rows of the same tenant (the
+tenant column is carried over; see lake/tenancy.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import duckdb
 from ..errors import LakeError
 from .catalog import ALIAS, Lake
 from .schema import BI_EVENTS, TableDef
+from .tenancy import TENANT_COLUMN, add_tenant_column, has_tenant_column, tenant_stamp
 
 
 @dataclass(frozen=True)
@@ -118,12 +120,12 @@ def derived_from(source: str) -> list[Derived]:
     return [d for d in DERIVED if d.source == source]
 
 
-def append_derived(con: duckdb.DuckDBPyConnection, source: str, rows: str) -> None:
+def append_derived(con: duckdb.DuckDBPyConnection, source: str, rows: str, tenant_id: str | None = None) -> None:
     """Append to every table derived from `source` what `rows` (a relation shaped like
-    `source`: newly loaded, de-duplicated rows) contributes; call inside the commit that
-    loads those rows."""
+    `source`: newly loaded, de-duplicated rows, of the pool tenant `tenant_id` or the
+    lake's own) contributes; call inside the commit that loads those rows."""
     for d in derived_from(source):
-        append_derived_one(con, d, rows)
+        append_derived_one(con, d, rows, tenant_id)
 
 
 def rebuild(lake: Lake, con: duckdb.DuckDBPyConnection, name: str) -> int:
@@ -132,13 +134,29 @@ def rebuild(lake: Lake, con: duckdb.DuckDBPyConnection, name: str) -> int:
     if not feeds:
         raise LakeError(f"{name!r} is not a derived table; derived tables: {', '.join(dict.fromkeys(d.table.name for d in DERIVED))}")
     lake.ensure_tables(con, [name] + [d.source for d in feeds])
+    # a source holding pool tenants' rows derives each tenant's rows on their own
+    pooled = [d for d in feeds if has_tenant_column(con, d.source)]
+    if pooled:
+        add_tenant_column(lake, con, [name])
     with lake.transaction(con):
         con.execute(f'DELETE FROM {ALIAS}."{name}"')
         for d in feeds:
-            append_derived_one(con, d, f'{ALIAS}."{d.source}"')
+            if d not in pooled:
+                append_derived_one(con, d, f'{ALIAS}."{d.source}"')
+                continue
+            tenants = [t for (t,) in con.execute(f'SELECT DISTINCT "{TENANT_COLUMN}" FROM {ALIAS}."{d.source}"').fetchall()]
+            for t in tenants:
+                # tenant names are plain identifiers (governance.tenants.NAME_RE); quoted all the same
+                match = "IS NULL" if t is None else "= '" + t.replace("'", "''") + "'"
+                append_derived_one(con, d, f'(SELECT * FROM {ALIAS}."{d.source}" WHERE "{TENANT_COLUMN}" {match})', t)
     return con.execute(f'SELECT count(*) FROM {ALIAS}."{name}"').fetchall()[0][0]
 
 
-def append_derived_one(con: duckdb.DuckDBPyConnection, d: Derived, rows: str) -> None:
+def append_derived_one(con: duckdb.DuckDBPyConnection, d: Derived, rows: str, tenant_id: str | None = None) -> None:
     cols = ", ".join(f'"{c}"' for c in d.table.column_names)
-    con.execute(f'INSERT INTO {ALIAS}."{d.table.name}" ({cols}) ' + d.select.format(rows=rows))
+    stamp = tenant_stamp(tenant_id)
+    con.execute(
+        f'INSERT INTO {ALIAS}."{d.table.name}" ({cols}{stamp.column_sql}) SELECT *{stamp.value_sql} FROM ('
+        + d.select.format(rows=rows) + ")",
+        list(stamp.values),
+    )

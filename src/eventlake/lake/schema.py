@@ -264,7 +264,8 @@ COLLECTOR_SOURCES = TableDef(
     name="collector_sources",
     description=(
         "Sources that may send events to the collector: name, write-key id and SHA-256 hash (the key itself "
-        "is shown once), the sites registered for the page-view snippet, allowlists and privacy options; latest row per name wins."
+        "is shown once), the sites registered for the page-view snippet, allowlists and privacy options, the tenant it writes for; "
+        "latest row per name wins."
     ),
     columns=(
         ("name", "VARCHAR"),
@@ -277,6 +278,7 @@ COLLECTOR_SOURCES = TableDef(
         ("keep_ip", "BOOLEAN"),
         ("revoked", "BOOLEAN"),
         ("updated_at", "TIMESTAMPTZ"),
+        ("tenant", "VARCHAR"),  # the tenant its events are loaded for (NULL: the lake's own); added later, hence last
     ),
 )
 
@@ -383,6 +385,35 @@ CONSOLE_EVENTS = TableDef(
         ("rows", "BIGINT"),
         ("duration_ms", "DOUBLE"),
         ("detail", "JSON"),  # parameters, SQL text, format, error message
+    ),
+)
+
+# --- The audit trail (eventlake.governance.audit): every access, as an event.
+AUDIT_EVENTS = TableDef(
+    name="audit_events",
+    description=(
+        "The audit trail: every query, sign-in, export, grant and change of principals, tokens, groups, tenants "
+        "and column policies, from the CLI and the console; who, when, what, tables touched, rows returned, "
+        "allowed or refused and why. Readable by admins only."
+    ),
+    partition_by=("event_date",),
+    columns=(
+        ("event_id", "VARCHAR"),
+        ("event_time", "TIMESTAMPTZ"),
+        ("event_date", "DATE"),
+        ("actor", "VARCHAR"),  # the user; local:<os user> for the CLI without a token; NULL when unknown
+        ("auth", "VARCHAR"),  # local | token | session | none
+        ("token_id", "VARCHAR"),  # the API token used (its id, never the token)
+        ("via", "VARCHAR"),  # cli | console | api
+        ("action", "VARCHAR"),  # query | login | logout | export | view | grant | revoke | token_add | ...
+        ("target", "VARCHAR"),  # the insight, page, user, tenant, table.column ... acted on
+        ("statement", "VARCHAR"),  # the SQL as given
+        ("tables", "VARCHAR[]"),  # the tables the statement touches
+        ("rows", "BIGINT"),  # rows returned
+        ("outcome", "VARCHAR"),  # ok | refused | error
+        ("reason", "VARCHAR"),  # why refused, or the error (values scrubbed)
+        ("client", "VARCHAR"),  # the console client's address
+        ("detail", "JSON"),  # parameters, format, engine, ...
     ),
 )
 
@@ -534,6 +565,7 @@ TABLES: dict[str, TableDef] = _Tables(
         GROUP_MEMBERS,
         COLUMN_POLICIES,
         CONSOLE_EVENTS,
+        AUDIT_EVENTS,
         TENANTS,
         TENANT_GRANTS,
         INGESTED_OBJECTS,

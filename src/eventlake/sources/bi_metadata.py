@@ -8,7 +8,8 @@ are never overwritten. One snapshot commits in one transaction: its rows, its
 quarantined entries, the `ingested_objects` marks of its files and one mark for its
 identity. Re-reading an unchanged folder is skipped as unchanged; a copy of a loaded
 snapshot elsewhere (or a changed file of one) is read and counted as duplicate. Bad
-entries are quarantined and the rest of the snapshot still loads."""
+entries are quarantined and the rest of the snapshot still loads. For a pool tenant
+every row carries the tenant, and a snapshot loaded for one tenant is new to another."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from ..errors import LakeError
 from ..lake import Lake
 from ..lake.catalog import ALIAS
 from ..lake.schema import ASSET_PERMISSIONS, ASSETS, DATASET_USAGE, USERS, TableDef
+from ..lake.tenancy import tenant_stamp
 from .base import IngestStats, ingest_run, known_versions, record_objects, record_quarantine
 from .bi_snapshot import MANIFEST, SNAPSHOT_FILES, SnapshotReader, SnapshotRows
 from .stores import SourceObject, Store, open_store
@@ -77,7 +79,7 @@ _ARROW_TYPES = {
 }
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: TableDef, rows: list[dict]) -> None:
+def _insert(con: duckdb.DuckDBPyConnection, table: TableDef, rows: list[dict], tenant_id: str | None = None) -> None:
     """Append rows (dicts keyed by column name; missing keys are NULL) through an
     Arrow table registered with DuckDB: values are never pasted into SQL."""
     if not rows:
@@ -85,10 +87,12 @@ def _insert(con: duckdb.DuckDBPyConnection, table: TableDef, rows: list[dict]) -
     schema = pa.schema([(c, _ARROW_TYPES[t]) for c, t in table.columns])
     data = pa.Table.from_pylist([{c: r.get(c) for c in table.column_names} for r in rows], schema=schema)
     view = f"_bi_{table.name}"
+    stamp = tenant_stamp(tenant_id)
     con.register(view, data)
     try:
         cols = ", ".join(f'"{c}"' for c in table.column_names)
-        con.execute(f'INSERT INTO {ALIAS}."{table.name}" ({cols}) SELECT {cols} FROM {view}')
+        con.execute(f'INSERT INTO {ALIAS}."{table.name}" ({cols}{stamp.column_sql}) SELECT {cols}{stamp.value_sql} FROM {view}',
+                    list(stamp.values))
     finally:
         con.unregister(view)
 
@@ -96,14 +100,16 @@ def _insert(con: duckdb.DuckDBPyConnection, table: TableDef, rows: list[dict]) -
 class BiMetadataIngest:
     """One `eventlake ingest bi-metadata` run over one or more locations."""
 
-    def __init__(self, lake: Lake, locations: list[str], *, endpoint_url: str | None = None):
+    def __init__(self, lake: Lake, locations: list[str], *, endpoint_url: str | None = None, tenant_id: str | None = None):
         self.lake = lake
         self.stores: list[Store] = [open_store(_folder_of(loc), endpoint_url) for loc in locations]
-        self.stats = IngestStats(SOURCE)
+        self.tenant_id = tenant_id  # the pool tenant whose snapshots these are (None: the lake's own)
+        self.stats = IngestStats(SOURCE, tenant_id=tenant_id)
 
     def run(self) -> IngestStats:
-        with ingest_run(self.lake, self.stats) as (con, spool):
-            known = known_versions(con, SOURCE)
+        tables = [USERS.name, ASSETS.name, ASSET_PERMISSIONS.name, DATASET_USAGE.name]
+        with ingest_run(self.lake, self.stats, tables) as (con, spool):
+            known = known_versions(con, SOURCE, self.tenant_id)
             seen: set[str] = set()
             for store in self.stores:
                 objects = [o for o in store.list() if o.uri not in seen]
@@ -151,9 +157,9 @@ class BiMetadataIngest:
                                 account_id=ident.account_id, region=ident.region)
                     for table, items in ((USERS, rows.users), (ASSETS, rows.assets),
                                          (ASSET_PERMISSIONS, rows.permissions), (DATASET_USAGE, rows.usage)):
-                        _insert(con, table, [dict(r, **snap) for r in items])
-                record_quarantine(con, SOURCE, s.run_id, reader.quarantined)
-                record_objects(con, SOURCE, s.run_id, marks)
+                        _insert(con, table, [dict(r, **snap) for r in items], self.tenant_id)
+                record_quarantine(con, SOURCE, s.run_id, reader.quarantined, self.tenant_id)
+                record_objects(con, SOURCE, s.run_id, marks, self.tenant_id)
         except duckdb.Error as exc:
             where = folder.files[MANIFEST].uri.rsplit("/", 1)[0]
             raise LakeError(f"cannot commit the snapshot in {where}: {exc}") from None
@@ -182,6 +188,7 @@ def _folder_of(location: str) -> str:
     return location
 
 
-def ingest(lake: Lake, locations: Iterable[str], endpoint_url: str | None = None) -> IngestStats:
-    """Ingest BI metadata snapshots from local paths and s3:// URIs."""
-    return BiMetadataIngest(lake, list(locations), endpoint_url=endpoint_url).run()
+def ingest(lake: Lake, locations: Iterable[str], endpoint_url: str | None = None, tenant_id: str | None = None) -> IngestStats:
+    """Ingest BI metadata snapshots from local paths and s3:// URIs (for the pool tenant
+    `tenant_id`, or the lake's own)."""
+    return BiMetadataIngest(lake, list(locations), endpoint_url=endpoint_url, tenant_id=tenant_id).run()

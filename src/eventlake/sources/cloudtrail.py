@@ -27,8 +27,9 @@ import orjson
 
 from ..lake import Lake
 from ..lake.catalog import ALIAS
-from ..lake.derived import append_derived
+from ..lake.derived import append_derived, derived_from
 from ..lake.schema import CLOUDTRAIL_EVENTS
+from ..lake.tenancy import tenant_rows, tenant_stamp
 from .base import (
     PROBLEMS_KEPT,
     RAW_PREFIX_LIMIT,
@@ -215,13 +216,15 @@ class CloudTrailIngest:
         batch_mb: int = 512,
         on_progress: Callable[[int, int], None] | None = None,
         on_total: Callable[[int, int], None] | None = None,
+        tenant_id: str | None = None,
     ):
         self.lake = lake
         self.stores: list[Store] = [open_store(loc, endpoint_url) for loc in locations]
         self.batch_bytes = batch_mb << 20
         self.on_progress = on_progress or (lambda files, nbytes: None)
         self.on_total = on_total or (lambda files, nbytes: None)
-        self.stats = IngestStats(SOURCE)
+        self.tenant_id = tenant_id  # the pool tenant whose events these are (None: the lake's own)
+        self.stats = IngestStats(SOURCE, tenant_id=tenant_id)
         self._file_counts: dict[str, list[int]] = {}
         self._failed: set[str] = set()
 
@@ -265,11 +268,12 @@ class CloudTrailIngest:
 
     # -- running --------------------------------------------------------------
     def run(self) -> IngestStats:
-        with ingest_run(self.lake, self.stats) as (con, spool):
+        tables = [CLOUDTRAIL_EVENTS.name, *(d.table.name for d in derived_from(CLOUDTRAIL_EVENTS.name))]
+        with ingest_run(self.lake, self.stats, tables) as (con, spool):
             con.execute(f"SET temp_directory = '{_q(str(spool))}'")
             # rows carry their own position; letting DuckDB write in any order is faster
             con.execute("SET preserve_insertion_order = false")
-            pending = self._plan(known_versions(con, SOURCE))
+            pending = self._plan(known_versions(con, SOURCE, self.tenant_id))
             self.on_total(len(pending), sum(o.size for o in pending))
             with ThreadPoolExecutor(max_workers=8) as pool:
                 for batch in self._batches(pending):
@@ -365,7 +369,8 @@ class CloudTrailIngest:
     def _commit(self, con, items, extra: list[Quarantined], failed: set[str] | None = None, mark: bool = True) -> None:
         """Normalize the staged records and commit events, quarantine and object marks at once."""
         # Rows to drop as duplicates: a second copy within the batch, or an event_id
-        # the table already holds (same event => same event_time => same date range).
+        # the table already holds for the same tenant (same event => same event_time
+        # => same date range).
         con.execute(
             # norm's rowid identifies a staged record ((object, pos) does not: one
             # file may hold two JSON documents)
@@ -375,11 +380,12 @@ class CloudTrailIngest:
         )
         lo, hi = con.execute("SELECT min(event_date), max(event_date) FROM norm WHERE reason IS NULL").fetchone()
         if lo is not None:
+            mine, mine_args = tenant_rows(con, CLOUDTRAIL_EVENTS.name, self.tenant_id)
             con.execute(
                 "INSERT INTO dups SELECT n.rowid FROM norm n SEMI JOIN "
-                f"(SELECT event_id FROM {ALIAS}.cloudtrail_events WHERE event_date BETWEEN ? AND ?) e "
+                f"(SELECT event_id FROM {ALIAS}.cloudtrail_events WHERE event_date BETWEEN ? AND ? AND {mine}) e "
                 "ON n.event_id = e.event_id WHERE n.reason IS NULL",
-                [lo, hi],
+                [lo, hi, *mine_args],
             )
         has_dups = con.execute("SELECT count(*) FROM dups").fetchone()[0] > 0
         failed = set(failed or ()) | {u for (u,) in con.execute("SELECT DISTINCT source_object FROM norm WHERE pos = -1").fetchall()}
@@ -418,39 +424,41 @@ class CloudTrailIngest:
         # an object read again (after a crash mid-way, or a new version) does not
         # repeat quarantine entries it already has
         seen_q = set()
+        q_mine, q_args = tenant_rows(con, "quarantine", self.tenant_id, "q.")
         if n_bad or extra:
             uris = sorted({o.uri for o, _ in items})
             seen_q = set(con.execute(
-                f"SELECT source_object, position FROM {ALIAS}.quarantine WHERE source = ? AND source_object IN (SELECT unnest(?))",
-                [SOURCE, uris],
+                f"SELECT source_object, position FROM {ALIAS}.quarantine q WHERE source = ? AND source_object IN (SELECT unnest(?)) AND {q_mine}",
+                [SOURCE, uris, *q_args],
             ).fetchall())
         extra_new = [e for e in extra if (e.source_object, e.position) not in seen_q]
         now = utcnow()
+        stamp = tenant_stamp(self.tenant_id)
         with self.lake.transaction(con):
             con.execute(
-                f"INSERT INTO {ALIAS}.cloudtrail_events ({_COLUMNS}) SELECT "
+                f"INSERT INTO {ALIAS}.cloudtrail_events ({_COLUMNS}{stamp.column_sql}) SELECT "
                 + ", ".join(f'"{c}"' for c in CLOUDTRAIL_EVENTS.column_names if c != "ingested_at")
-                + f", ? FROM {fresh} f",
-                [now],
+                + f", ?{stamp.value_sql} FROM {fresh} f",
+                [now, *stamp.values],
             )
-            append_derived(con, "cloudtrail_events", fresh)
+            append_derived(con, "cloudtrail_events", fresh, self.tenant_id)
             if n_bad:
                 con.execute(
-                    f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at) "
+                    f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at{stamp.column_sql}) "
                     "SELECT ?, source_object, CASE WHEN pos >= 0 THEN 'record ' || CAST(pos AS VARCHAR) ELSE 'file' END, "
-                    f"reason, left(CAST(raw AS VARCHAR), {RAW_PREFIX_LIMIT}), ?, ? FROM norm n WHERE reason IS NOT NULL "
+                    f"reason, left(CAST(raw AS VARCHAR), {RAW_PREFIX_LIMIT}), ?, ?{stamp.value_sql} FROM norm n WHERE reason IS NOT NULL "
                     f"AND NOT EXISTS (SELECT 1 FROM {ALIAS}.quarantine q WHERE q.source = ? AND q.source_object = n.source_object "
-                    "AND q.position = CASE WHEN n.pos >= 0 THEN 'record ' || CAST(n.pos AS VARCHAR) ELSE 'file' END)",
-                    [SOURCE, self.stats.run_id, now, SOURCE],
+                    f"AND q.position = CASE WHEN n.pos >= 0 THEN 'record ' || CAST(n.pos AS VARCHAR) ELSE 'file' END AND {q_mine})",
+                    [SOURCE, self.stats.run_id, now, *stamp.values, SOURCE, *q_args],
                 )
-            record_quarantine(con, SOURCE, self.stats.run_id, extra_new)
+            record_quarantine(con, SOURCE, self.stats.run_id, extra_new, self.tenant_id)
             if mark:
                 rows = []
                 for obj, _ in items:
                     rec, ld, dup, q = totals(obj.uri)
                     status = "failed" if obj.uri in failed or obj.uri in self._failed else "loaded"
                     rows.append((obj.uri, obj.size, obj.version, status, rec, ld, dup, q))
-                record_objects(con, SOURCE, self.stats.run_id, rows)
+                record_objects(con, SOURCE, self.stats.run_id, rows, self.tenant_id)
         for obj, _ in items:
             if mark:
                 self._file_counts.pop(obj.uri, None)

@@ -13,7 +13,12 @@ are committed its old rows and quarantine entries are removed in the same commit
 a rerun after a crash (or a changed object) never duplicates. Lines that are not
 UTF-8 or longer than MAX_LINE, and damage such as a truncated gzip, are quarantined
 with a reason; every good line before them still loads. Counts reconcile: records
-read = loaded + quarantined (blank, comment and header lines are not records)."""
+read = loaded + quarantined (blank, comment and header lines are not records).
+
+For a pool tenant (`tenant_id`) the rows, quarantine entries and object marks carry
+the tenant, and "seen before", "old rows" and "reparse" are all per tenant: an object
+loaded for one tenant is new to another, and re-reading it for one leaves the other's
+rows alone."""
 
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ import pyarrow as pa
 
 from ..lake import Lake
 from ..lake.catalog import ALIAS
+from ..lake.tenancy import TENANT_COLUMN, add_tenant_column, has_tenant_column, tenant_rows, tenant_stamp
 from .base import PROBLEMS_KEPT, RAW_PREFIX_LIMIT, IngestStats, Quarantined, ingest_run, record_objects, record_quarantine, utcnow
 from .logtypes import FORMAT_COLUMN, FileFormat, LineLog, parsed_columns
 from .stores import SourceObject, Store, open_store
@@ -46,10 +52,11 @@ FILE_SHIFT = 40  # line numbers stay below 2**40; the bits above carry the objec
 
 
 # The rejected lines of the staged batch (the view `norm`) into quarantine; parameters:
-# source, run_id, quarantined_at. Shared by the ingest and reparse.
+# source, run_id, quarantined_at (then the tenant's, if `tenant_value` is "?"). Shared
+# by the ingest and reparse; format with tenant_column / tenant_value ('' for none).
 QUARANTINE_REJECTED = (
-    f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at) "
-    f"SELECT ?, source_object, 'line ' || CAST(line_no AS VARCHAR), reason, left(raw_line, {RAW_PREFIX_LIMIT}), ?, ? "
+    f"INSERT INTO {ALIAS}.quarantine (source, source_object, position, reason, raw, run_id, quarantined_at{{tenant_column}}) "
+    f"SELECT ?, source_object, 'line ' || CAST(line_no AS VARCHAR), reason, left(raw_line, {RAW_PREFIX_LIMIT}), ?, ?{{tenant_value}} "
     "FROM norm WHERE reason IS NOT NULL"
 )
 
@@ -307,15 +314,17 @@ class LineIngest:
         until: dt.date | None = None,
         on_progress: Callable[[int, int], None] | None = None,
         on_total: Callable[[int, int], None] | None = None,
+        tenant_id: str | None = None,
     ):
         self.lake = lake
+        self.tenant_id = tenant_id  # the pool tenant whose logs these are (None: the lake's own)
         self.logtype = _resolve(logtype)
         self.stores: list[Store] = [open_store(loc, endpoint_url) for loc in locations]
         self.batch_bytes = max(1, batch_mb) << 20
         self.since, self.until = since, until
         self.on_progress = on_progress or (lambda files, nbytes: None)
         self.on_total = on_total or (lambda files, nbytes: None)
-        self.stats = IngestStats(self.logtype.name)
+        self.stats = IngestStats(self.logtype.name, tenant_id=tenant_id)
         self.table = f'{ALIAS}."{self.logtype.table.name}"'
         self._reread: set[str] = set()  # objects seen before: their old rows go first
         self._columns = parsed_columns(self.logtype)
@@ -354,16 +363,17 @@ class LineIngest:
         return [o for _, o in pending]
 
     def _known(self, con) -> dict[str, tuple[str, str]]:
+        mine, args = tenant_rows(con, "ingested_objects", self.tenant_id)
         rows = con.execute(
             f"SELECT uri, arg_max(version, ingested_at), arg_max(status, ingested_at) FROM {ALIAS}.ingested_objects "
-            "WHERE source = ? GROUP BY uri",
-            [self.logtype.name],
+            f"WHERE source = ? AND {mine} GROUP BY uri",
+            [self.logtype.name, *args],
         ).fetchall()
         return {u: (v, s) for u, v, s in rows}
 
     # -- running --------------------------------------------------------------
     def run(self) -> IngestStats:
-        with ingest_run(self.lake, self.stats) as (con, spool):
+        with ingest_run(self.lake, self.stats, [self.logtype.table.name]) as (con, spool):
             con.execute(f"SET temp_directory = '{str(spool).replace(chr(39), chr(39) * 2)}'")
             con.execute("SET preserve_insertion_order = false")
             objects = self.plan(self._known(con))
@@ -509,21 +519,27 @@ class LineIngest:
         states = list(pending.states.values())
         first_time = [s for s in states if not s.committed and s.obj.uri in self._reread]
         now = utcnow()
+        stamp = tenant_stamp(self.tenant_id)
+        if first_time:  # the tenant's own old rows of a re-read object (not another tenant's)
+            mine, mine_args = tenant_rows(con, self.logtype.table.name, self.tenant_id)
+            q_mine, q_args = tenant_rows(con, "quarantine", self.tenant_id)
         with self.lake.transaction(con):
             for s in first_time:
-                con.execute(f"DELETE FROM {self.table} WHERE source_object = ?", [s.obj.uri])
-                con.execute(f"DELETE FROM {ALIAS}.quarantine WHERE source = ? AND source_object = ?", [self.logtype.name, s.obj.uri])
+                con.execute(f"DELETE FROM {self.table} WHERE source_object = ? AND {mine}", [s.obj.uri, *mine_args])
+                con.execute(f"DELETE FROM {ALIAS}.quarantine WHERE source = ? AND source_object = ? AND {q_mine}",
+                            [self.logtype.name, s.obj.uri, *q_args])
             for stage, cols, fmt in stages:
                 col_list = ", ".join(f'"{c}"' for c in cols + ["source_object", "line_no", "raw_line"])
                 fmt_col, fmt_arg = (f', "{FORMAT_COLUMN[0]}"', [fmt]) if self.logtype.has_format else ("", [])
                 con.execute(
-                    f'INSERT INTO {self.table} ({col_list}{fmt_col}, "ingested_at") SELECT {col_list}'
-                    f"{', ?' if fmt_arg else ''}, ? FROM {stage} JOIN batch_files USING (file_no) WHERE reason IS NULL",
-                    fmt_arg + [now],
+                    f'INSERT INTO {self.table} ({col_list}{fmt_col}, "ingested_at"{stamp.column_sql}) SELECT {col_list}'
+                    f"{', ?' if fmt_arg else ''}, ?{stamp.value_sql} FROM {stage} JOIN batch_files USING (file_no) WHERE reason IS NULL",
+                    fmt_arg + [now, *stamp.values],
                 )
             if n_bad:
-                con.execute(QUARANTINE_REJECTED, [self.logtype.name, self.stats.run_id, now])
-            record_quarantine(con, self.logtype.name, self.stats.run_id, pending.problems)
+                con.execute(QUARANTINE_REJECTED.format(tenant_column=stamp.column_sql, tenant_value=stamp.value_sql),
+                            [self.logtype.name, self.stats.run_id, now, *stamp.values])
+            record_quarantine(con, self.logtype.name, self.stats.run_id, pending.problems, self.tenant_id)
             marks = []
             for s in states:
                 n, q = per_file.get(s.obj.uri, (0, 0))
@@ -535,7 +551,7 @@ class LineIngest:
                 else:
                     continue
                 marks.append((s.obj.uri, s.obj.size, s.obj.version, status, s.records, s_loaded, 0, s_q))
-            record_objects(con, self.logtype.name, self.stats.run_id, marks)
+            record_objects(con, self.logtype.name, self.stats.run_id, marks, self.tenant_id)
         con.execute("DROP VIEW norm")
         for stage, _, _ in stages:
             con.execute(f"DROP TABLE {stage}")
@@ -598,7 +614,8 @@ class ReparseStats:
 def reparse(lake: Lake, logtype: LineLog | str) -> ReparseStats:
     """Rebuild a service-log table from its raw lines with the current parser, in one
     commit. Rows that no longer parse move to quarantine; quarantined lines of types
-    with a fixed format (kept whole) are parsed again and load when they now pass."""
+    with a fixed format (kept whole) are parsed again and load when they now pass.
+    Pool tenants' lines are re-parsed per tenant and stay theirs."""
     logtype = _resolve(logtype)
     started = time.perf_counter()
     stats = ReparseStats(logtype.table.name)
@@ -624,26 +641,41 @@ def reparse(lake: Lake, logtype: LineLog | str) -> ReparseStats:
                 "CAST(NULL AS VARCHAR) AS reason, false AS from_quarantine "
                 f"FROM {table} WHERE false"
             )
+            # a table holding pool tenants' rows is re-parsed one tenant at a time, each
+            # row keeping its tenant (lines carry none: they go through the parse SQL)
+            pooled = has_tenant_column(con, logtype.table.name)
+            tenants: list[str | None] = [None]
+            if pooled:
+                add_tenant_column(lake, con, ["quarantine"])
+                tenants = [t for (t,) in con.execute(
+                    f'SELECT DISTINCT "{TENANT_COLUMN}" FROM {table} UNION SELECT DISTINCT "{TENANT_COLUMN}" FROM {ALIAS}.quarantine '
+                    "WHERE source = ?", [logtype.name]).fetchall()]
+            tenant_col = f', CAST(? AS VARCHAR) AS "{TENANT_COLUMN}"' if pooled else ""
             fmt_col = f', CAST(? AS VARCHAR) AS "{FORMAT_COLUMN[0]}"' if logtype.has_format else ""
-            for fmt in fmts:
-                where = f"WHERE {FORMAT_COLUMN[0]} IS NOT DISTINCT FROM ?" if logtype.has_format else ""
-                src = f"(SELECT source_object, line_no, raw_line AS line FROM {table} {where})"
-                con.execute(
-                    f"INSERT INTO norm BY NAME SELECT source_object, line_no, line AS raw_line, {col_sql}{fmt_col}, reason, "
-                    f"false AS from_quarantine FROM (WITH lines AS {src} SELECT * FROM ({logtype.parse_sql(fmt)}))",
-                    [fmt, fmt] if logtype.has_format else [],
-                )
-            if not logtype.has_format:
-                # quarantined lines kept whole (shorter than the raw prefix limit)
-                src = (
-                    f"(SELECT source_object, CAST(substr(position, 6) AS BIGINT) AS line_no, raw AS line FROM {ALIAS}.quarantine "
-                    f"WHERE source = ? AND position LIKE 'line %' AND raw IS NOT NULL AND length(raw) < {RAW_PREFIX_LIMIT})"
-                )
-                con.execute(
-                    f"INSERT INTO norm BY NAME SELECT source_object, line_no, line AS raw_line, {col_sql}, reason, true AS from_quarantine "
-                    f"FROM (WITH lines AS {src} SELECT * FROM ({logtype.parse_sql(None)})) WHERE reason IS NULL AND event_date IS NOT NULL",
-                    [logtype.name],
-                )
+            for tenant in tenants:
+                mine, mine_args = tenant_rows(con, logtype.table.name, tenant)
+                q_mine, q_args = tenant_rows(con, "quarantine", tenant)
+                tenant_arg = [tenant] if pooled else []
+                for fmt in fmts:
+                    where = f"{FORMAT_COLUMN[0]} IS NOT DISTINCT FROM ?" if logtype.has_format else "true"
+                    src = f"(SELECT source_object, line_no, raw_line AS line FROM {table} WHERE {where} AND {mine})"
+                    con.execute(
+                        f"INSERT INTO norm BY NAME SELECT source_object, line_no, line AS raw_line, {col_sql}{fmt_col}{tenant_col}, reason, "
+                        f"false AS from_quarantine FROM (WITH lines AS {src} SELECT * FROM ({logtype.parse_sql(fmt)}))",
+                        ([fmt] if logtype.has_format else []) + tenant_arg + ([fmt] if logtype.has_format else []) + mine_args,
+                    )
+                if not logtype.has_format:
+                    # quarantined lines kept whole (shorter than the raw prefix limit)
+                    src = (
+                        f"(SELECT source_object, CAST(substr(position, 6) AS BIGINT) AS line_no, raw AS line FROM {ALIAS}.quarantine "
+                        f"WHERE source = ? AND position LIKE 'line %' AND raw IS NOT NULL AND length(raw) < {RAW_PREFIX_LIMIT} AND {q_mine})"
+                    )
+                    con.execute(
+                        f"INSERT INTO norm BY NAME SELECT source_object, line_no, line AS raw_line, {col_sql}{tenant_col}, reason, "
+                        f"true AS from_quarantine FROM (WITH lines AS {src} SELECT * FROM ({logtype.parse_sql(None)})) "
+                        "WHERE reason IS NULL AND event_date IS NOT NULL",
+                        tenant_arg + [logtype.name, *q_args],
+                    )
             con.execute("UPDATE norm SET reason = 'record has no date' WHERE reason IS NULL AND event_date IS NULL")
             rows, loaded, recovered = con.execute(
                 "SELECT count(*) FILTER (WHERE NOT from_quarantine), count(*) FILTER (WHERE reason IS NULL AND NOT from_quarantine), "
@@ -651,17 +683,22 @@ def reparse(lake: Lake, logtype: LineLog | str) -> ReparseStats:
             ).fetchall()[0]
             now = utcnow()
             run_id = IngestStats(logtype.name).run_id
+            keep = f', "{TENANT_COLUMN}"' if pooled else ""  # each row's tenant, from norm
+            same_tenant, same_args = (
+                (f'q."{TENANT_COLUMN}" IS NOT DISTINCT FROM n."{TENANT_COLUMN}"', []) if pooled
+                else tenant_rows(con, "quarantine", None, "q.")
+            )
             with lake.transaction(con):
                 con.execute(f"DELETE FROM {table}")
                 con.execute(
-                    f'INSERT INTO {table} ({col_list}, "ingested_at") SELECT {col_list}, ? FROM norm WHERE reason IS NULL', [now]
+                    f'INSERT INTO {table} ({col_list}{keep}, "ingested_at") SELECT {col_list}{keep}, ? FROM norm WHERE reason IS NULL', [now]
                 )
-                con.execute(QUARANTINE_REJECTED, [logtype.name, run_id, now])
+                con.execute(QUARANTINE_REJECTED.format(tenant_column=keep, tenant_value=keep), [logtype.name, run_id, now])
                 if recovered:
                     con.execute(
                         f"DELETE FROM {ALIAS}.quarantine q WHERE q.source = ? AND EXISTS (SELECT 1 FROM norm n WHERE n.from_quarantine "
-                        "AND n.source_object = q.source_object AND q.position = 'line ' || CAST(n.line_no AS VARCHAR))",
-                        [logtype.name],
+                        f"AND n.source_object = q.source_object AND q.position = 'line ' || CAST(n.line_no AS VARCHAR) AND {same_tenant})",
+                        [logtype.name, *same_args],
                     )
             con.execute("DROP TABLE norm")
         finally:

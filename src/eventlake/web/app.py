@@ -20,6 +20,7 @@ import secrets
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -31,6 +32,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.middleware.sessions import SessionMiddleware
 
 from ..errors import EventlakeError
+from ..governance import audit
+from ..governance.audit import AuditCommitter
+from ..insights import get_insight
 from ..lake import Lake
 from .principals import Principals, User
 from .queries import QueryRunner
@@ -58,6 +62,7 @@ class Viewer:
     user: User
     auth: str  # session | token
     csrf: str | None = None
+    token_id: str | None = None
 
     @property
     def name(self) -> str:
@@ -117,6 +122,7 @@ class Console:
         self.queries = QueryRunner(lake)
         self.principals = Principals(lake, options.principals_refresh_seconds, connect=self.queries.cursor)
         self.usage = UsageRecorder(lake, options.usage_flush_seconds)
+        self.audit = AuditCommitter(lake, options.usage_flush_seconds)
         self.templates = _templates()
 
     def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -129,13 +135,44 @@ class Console:
         )
         return HTMLResponse(html, status_code=status_code)
 
-    def record(self, request: Request, action: str, **fields: Any) -> None:
-        """Queue a usage event for the request's viewer."""
-        if not self.options.record_usage:
-            return
+    def record(self, request: Request, action: str, *, user: str | None = None, auth: str | None = None,
+               **fields: Any) -> None:
+        """Record what the request's viewer (or `user`, signing in) did: a usage event
+        (queued), and its audit event (journalled before this returns)."""
         viewer: Viewer | None = getattr(request.state, "viewer", None)
-        self.usage.record(action, viewer.name if viewer else None, auth=viewer.auth if viewer else "none",
-                          page=request.url.path, **fields)
+        name = viewer.name if viewer else user
+        auth = auth or (viewer.auth if viewer else "none")
+        self.audit.record(console_audit_event(request, action, name, auth, viewer.token_id if viewer else None, fields))
+        if self.options.record_usage:
+            self.usage.record(action, name, auth=auth, page=request.url.path, **fields)
+
+
+_AUDIT_ACTIONS = {"login_failed": "login", "run_insight": "query", "run_sql": "query", "download": "export"}
+
+
+def console_audit_event(request: Request, action: str, user: str | None, auth: str, token_id: str | None,
+                        fields: dict[str, Any]) -> audit.AuditEvent:
+    """The audit event of a console event: sign-ins, page views, saved queries and SQL
+    run, downloads (exports); refusals and errors with their reason."""
+    status = fields.get("status", "refused" if action == "login_failed" else "ok")
+    insight = fields.get("asset_id") if fields.get("asset_type") == "insight" else None
+    detail = {k: fields.get(k) for k in ("params", "format", "truncated", "duration_ms", "asset_type")}
+    return audit.AuditEvent(
+        _AUDIT_ACTIONS.get(action, action), user, status if status in audit.OUTCOMES else "error",
+        via="api" if request.url.path.startswith("/api/") else "console", auth=auth, token_id=token_id,
+        target=insight or fields.get("asset_id") or request.url.path, statement=fields.get("sql"),
+        tables=_insight_tables(insight) if insight and not fields.get("sql") else None, rows=fields.get("rows"),
+        reason=fields.get("error") or fields.get("reason"), client=request.client.host if request.client else None,
+        detail=detail,
+    )
+
+
+@lru_cache(maxsize=512)
+def _insight_tables(name: str) -> list[str] | None:
+    try:
+        return audit.tables_of(get_insight(name).sql)
+    except EventlakeError:
+        return None
 
 
 def console_of(request: Request) -> Console:
@@ -187,10 +224,12 @@ def create_console(lake: Lake, options: ConsoleOptions | None = None) -> FastAPI
     async def lifespan(app: FastAPI):
         if options.record_usage:
             console.usage.start()
+        console.audit.start()
         try:
             yield
         finally:
             console.usage.close()
+            console.audit.close()
             console.queries.close()
 
     app = FastAPI(title="eventlake console", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
@@ -204,10 +243,10 @@ def create_console(lake: Lake, options: ConsoleOptions | None = None) -> FastAPI
         if auth[:7].lower() == "bearer ":
             found = console.principals.token_user(auth[7:].strip())
             if found is None:
-                console.usage.record("login_failed", None, auth="token", page=path, status="refused", reason="invalid token")
+                console.record(request, "login_failed", auth="token", status="refused", reason="invalid or revoked API token")
                 return JSONResponse({"error": "invalid or revoked API token"}, status_code=401,
                                     headers={"WWW-Authenticate": 'Bearer realm="eventlake"'})
-            request.state.viewer = Viewer(found[0], "token")
+            request.state.viewer = Viewer(found[0], "token", token_id=found[1].token_id)
         else:
             name = request.session.get("user")
             user = console.principals.user(name) if name else None
@@ -242,6 +281,7 @@ def create_console(lake: Lake, options: ConsoleOptions | None = None) -> FastAPI
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden):
+        console.record(request, "view", status="refused", reason=str(exc))
         if _wants_html(request) or request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/")):
             return console.render(request, "error.html", status_code=403, title="Not allowed", message=str(exc))
         return JSONResponse({"error": str(exc)}, status_code=403)
@@ -274,14 +314,14 @@ def create_console(lake: Lake, options: ConsoleOptions | None = None) -> FastAPI
                                   error="The sign-in form expired: please try again.")
         user = console.principals.login(name, password)
         if user is None:
-            console.usage.record("login_failed", name[:64] or None, auth="session", page="/login", status="refused",
-                                 reason="wrong user name or password")
+            console.record(request, "login_failed", user=name[:64] or None, auth="session", status="refused",
+                           reason="wrong user name or password")
             request.session["csrf"] = secrets.token_urlsafe(32)
             return console.render(request, "login.html", status_code=401, next=target, title="Sign in",
                                   error="Wrong user name or password.", username=name)
         request.session.clear()  # a new session (and CSRF token) at every sign-in
         request.session.update({"user": user.name, "csrf": secrets.token_urlsafe(32), "expires": time.time() + SESSION_MAX_AGE})
-        console.usage.record("login", user.name, auth="session", page="/login")
+        console.record(request, "login", user=user.name, auth="session")
         return RedirectResponse(target, status_code=303)
 
     @app.post("/logout")

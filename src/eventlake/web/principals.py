@@ -35,6 +35,7 @@ from ..lake import Lake
 from ..lake.appendonly import read_with, stamp_after as _now_after, table_exists as _exists
 from ..lake.derived import CONSOLE_ACCOUNT
 from ..lake.schema import API_TOKENS, CONSOLE_USERS, GROUP_MEMBERS, PRINCIPAL_GROUPS, USERS
+from ..governance import audit
 
 ROLES = ("reader", "author", "admin")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -150,6 +151,7 @@ def _write_user(con: duckdb.DuckDBPyConnection, user: User) -> User:
         'INSERT INTO lake."console_users" (user_name, password_hash, role, email, disabled, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
         [user.name, user.password_hash, user.role, user.email, user.disabled, user.updated_at],
     )
+    audit.change(con, "user_set", user.name, role=user.role, email=user.email, disabled=user.disabled)
     return user
 
 
@@ -239,6 +241,7 @@ def add_token(lake: Lake, user_name: str, note: str = "") -> tuple[Token, str]:
                 'INSERT INTO lake."api_tokens" (token_id, token_hash, user_name, note, created_at, revoked, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
                 [rec.token_id, rec.token_hash, rec.user_name, rec.note, rec.created_at, False, rec.updated_at],
             )
+            audit.change(con, "token_add", rec.token_id, user=user_name, note=note or None)
     return rec, token
 
 
@@ -253,6 +256,7 @@ def revoke_token(lake: Lake, token_id: str) -> Token:
                 'INSERT INTO lake."api_tokens" (token_id, token_hash, user_name, note, created_at, revoked, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
                 [rec.token_id, rec.token_hash, rec.user_name, rec.note, rec.created_at, True, rec.updated_at],
             )
+            audit.change(con, "token_revoke", rec.token_id, user=rec.user_name)
     return rec
 
 

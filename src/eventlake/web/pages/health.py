@@ -45,6 +45,45 @@ LIMIT $limit OFFSET $offset
 """
 
 
+_AUDIT_COUNTS = """
+SELECT action, outcome, count(*) AS events, count(DISTINCT actor) AS actors, max(event_time) AS last_seen
+FROM audit_events
+WHERE event_time >= now() - INTERVAL 7 DAY
+GROUP BY action, outcome
+ORDER BY outcome = 'ok', events DESC, action
+"""
+_AUDIT_EVENTS = """
+SELECT event_time, actor, auth, token_id, via, action, target, outcome, reason, rows, tables, statement, client
+FROM audit_events
+WHERE ($outcome = '*' OR outcome = $outcome)
+  AND ($actor = '*' OR actor = $actor)
+ORDER BY event_time DESC, event_id
+LIMIT $limit
+"""
+AUDIT_OUTCOMES = ("*", "ok", "refused", "error")
+
+
+def _audit(console, outcome: str, actor: str) -> tuple[list[dict], list[dict]]:
+    """The audit trail for admins: events of the last 7 days by action and outcome, and
+    the latest events (filtered). Events journalled a moment ago are committed first."""
+    console.audit.flush(wait=False)
+    cur = console.queries.cursor()
+    try:
+        present = console.lake.table_names(cur)
+    finally:
+        cur.close()
+    if "audit_events" not in present:
+        return [], []
+    counts = console.queries.run(_AUDIT_COUNTS).rows
+    for c in counts:
+        c["_link_outcome"] = query({}, audit_outcome=c["outcome"]) + "#audit"
+    events = console.queries.run(_AUDIT_EVENTS, {"outcome": outcome, "actor": actor, "limit": PAGE_SIZE}).rows
+    for e in events:
+        if e["actor"]:
+            e["_link_actor"] = query({}, audit_actor=e["actor"]) + "#audit"
+    return counts, events
+
+
 def _table_stats(console) -> list[dict]:
     """Every lake table with rows, data files and bytes: one count query over all of
     them and the catalog's file summary (no listing of files per table)."""
@@ -91,7 +130,8 @@ def _described(names, counts: dict, files: dict | None) -> list[dict]:
 
 
 @router.get("/health")
-def health(request: Request, source: str = "*", reason: str = "*", page: int = 1):
+def health(request: Request, source: str = "*", reason: str = "*", page: int = 1, audit_outcome: str = "*",
+           audit_actor: str = "*"):
     console = console_of(request)
     viewer = viewer_of(request)
     page = max(1, page)
@@ -116,9 +156,13 @@ def health(request: Request, source: str = "*", reason: str = "*", page: int = 1
                                                  "offset": (page - 1) * PAGE_SIZE})
         records = res.rows[:PAGE_SIZE]
         has_next = res.table.num_rows > PAGE_SIZE
+    audit_outcome = audit_outcome if audit_outcome in AUDIT_OUTCOMES else "*"
+    audit_counts, audit_events = _audit(console, audit_outcome, audit_actor) if admin else ([], [])
     console.record(request, "view", asset_type="page", asset_id="console:/health", asset_name="Health")
     return console.render(
         request, "health.html", title="Health", tables=tables, runs=runs, counts=counts, records=records,
         show_raw=admin, admin=admin, filters={"source": source if source != "*" else None, "reason": reason if reason != "*" else None},
         page=page, has_next=has_next, total_quarantined=sum(c["records"] for c in counts),
+        audit_counts=audit_counts, audit_events=audit_events,
+        audit_filters={"outcome": audit_outcome if audit_outcome != "*" else None, "actor": audit_actor if audit_actor != "*" else None},
     )
