@@ -94,6 +94,11 @@ def test_revoke_and_reuse_the_name(lake):
     src2, key2 = add_source(lake, "web")
     assert key2 != key and src2.key_hash != src.key_hash
     assert not get_source(lake, "web").revoked
+    # each change of a write key is in the audit trail, with the key's id (never the key)
+    from eventlake.governance.audit import read_audit
+
+    trail = [(e["action"], e["target"], e["detail"]["key_id"]) for e in reversed(read_audit(lake))]
+    assert trail == [("source_add", "web", src.key_id), ("source_revoke", "web", src.key_id), ("source_add", "web", src2.key_id)]
 
 
 def test_unknown_source_and_invalid_settings(lake):

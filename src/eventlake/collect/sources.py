@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import duckdb
 
 from ..errors import EventlakeError, LakeError
+from ..governance import audit
 from ..lake import Lake
 from ..lake.appendonly import add_missing_columns, present_columns, read_with
 from ..lake.schema import COLLECTOR_SOURCES
@@ -204,6 +205,9 @@ def _append(con: duckdb.DuckDBPyConnection, source: Source, previous: Source | N
             source.tenant,
         ],
     )
+    action = "source_revoke" if source.revoked else ("source_add" if previous is None or previous.revoked else "source_set")
+    audit.change(con, action, source.name, key_id=source.key_id, tenant=source.tenant, sites=list(source.sites) or None,
+                 keep_ip=source.keep_ip or None)
     return source
 
 
