@@ -27,7 +27,6 @@ import fcntl
 import getpass
 import logging
 import os
-import threading
 import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -43,6 +42,7 @@ from sqlglot import exp
 from ..lake import Lake
 from ..lake.appendonly import table_exists
 from ..lake.catalog import ALIAS
+from ..lake.periodic import PeriodicFlush
 from ..lake.schema import AUDIT_EVENTS
 
 log = logging.getLogger(__name__)
@@ -264,21 +264,16 @@ def commit(lake: Lake, wait: bool = False) -> int:
     return Journal(lake).commit(wait=wait)
 
 
-class AuditCommitter:
+class AuditCommitter(PeriodicFlush):
     """For a long-running server: commits the journal every `seconds` in a thread
     (waiting for the writer lock there, never on a request), and at `close()`."""
+
+    thread_name = "eventlake-audit"
 
     def __init__(self, lake: Lake, seconds: float = 2.0):
         self.journal = Journal(lake)
         self.seconds = seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.last_error: str | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="eventlake-audit", daemon=True)
-            self._thread.start()
 
     def record(self, *events: AuditEvent) -> None:
         """Journal `events` (durable when this returns); the thread commits them."""
@@ -294,16 +289,8 @@ class AuditCommitter:
         self.last_error = None
         return n
 
-    def _loop(self) -> None:
-        while not self._stop.wait(self.seconds):
-            self.flush()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        self.flush(wait=False)
+    def final_flush(self) -> int:
+        return self.flush(wait=False)  # a shutdown does not wait for an ingest: the journal keeps the rest
 
 
 # --- reading -------------------------------------------------------------------------

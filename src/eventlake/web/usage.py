@@ -23,6 +23,7 @@ import pyarrow as pa
 from ..lake import Lake
 from ..lake.catalog import ALIAS
 from ..lake.derived import append_derived
+from ..lake.periodic import PeriodicFlush
 from ..lake.schema import BI_EVENTS, CONSOLE_EVENTS
 
 log = logging.getLogger(__name__)
@@ -30,24 +31,19 @@ log = logging.getLogger(__name__)
 _COLS = CONSOLE_EVENTS.column_names
 
 
-class UsageRecorder:
+class UsageRecorder(PeriodicFlush):
+    thread_name = "eventlake-console-usage"
+
     def __init__(self, lake: Lake, flush_seconds: float = 2.0, max_queued: int = 100_000):
         self.lake = lake
-        self.flush_seconds = flush_seconds
+        self.seconds = flush_seconds
         self.max_queued = max_queued
         self._queue: deque[dict[str, Any]] = deque()
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.recorded = 0
         self.dropped = 0
         self.last_error: str | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="eventlake-console-usage", daemon=True)
-            self._thread.start()
 
     def record(self, action: str, user: str | None, *, auth: str = "session", page: str | None = None,
                asset_type: str | None = None, asset_id: str | None = None, asset_name: str | None = None,
@@ -114,14 +110,3 @@ class UsageRecorder:
                 con.execute(f'INSERT INTO {ALIAS}."{CONSOLE_EVENTS.name}" ({cols}) SELECT {cols} FROM console_batch')
                 append_derived(con, CONSOLE_EVENTS.name, "console_batch")
             con.unregister("console_batch")
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.flush_seconds):
-            self.flush()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        self.flush()
