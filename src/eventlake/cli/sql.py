@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..engines import get_engine
-from ..errors import EventlakeError
+from ..errors import EventlakeError, QueryError
 from ..output import write_result
 from .common import ENGINE_OPTION, FORMAT_OPTION, OUTPUT_OPTION, SPARK_MASTER_OPTION, TOKEN_OPTION, console, state
 
@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
         options = {"master": spark_master or settings.spark_master} if engine == "spark" else {}
         from ..governance import audit
         from ..governance.access import prepare, principal_for_token, query_event, refused, run_as
+        from ..governance.rewrite import scrub_error
 
         principal = principal_for_token(lake, token) if token else None
         if "audit_events" in audit.tables_of(query):
@@ -42,8 +43,10 @@ def register(app: typer.Typer) -> None:
                 finally:
                     eng.close()
             except EventlakeError as exc:
+                if principal is not None and type(exc) is QueryError:  # an engine error may echo a value
+                    exc = QueryError(scrub_error(str(exc)))
                 audit.record(lake, refused(event, exc))
-                raise
+                raise exc from None
             audit.record(lake, event)
             console.print(plan, markup=False)
             return
