@@ -17,14 +17,7 @@ from eventlake.collect.sources import add_source, load_sources
 from eventlake.governance.tenants import TenantError, add_tenant, remove_tenant
 from eventlake.lake import Lake
 from tests.collect.test_loader import SEG1, record, write_segment
-
-
-def rows(lake: Lake, sql: str) -> list[tuple]:
-    con = lake.connect(read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+from tests.sources.test_lines import rows
 
 
 def send(c, key: str, *message_ids: str) -> None:

@@ -27,7 +27,7 @@ import duckdb
 from ..errors import EventlakeError, LakeError
 from ..governance import audit
 from ..lake import Lake
-from ..lake.appendonly import add_missing_columns, present_columns, read_with
+from ..lake.appendonly import add_missing_columns, latest_rows, present_columns, read_with, table_exists
 from ..lake.schema import COLLECTOR_SOURCES
 from .privacy import Policy
 
@@ -146,24 +146,12 @@ def _row_to_source(row) -> Source:
     )
 
 
-def _latest_sql(present: list[str]) -> str:
-    """The latest row per name; columns an older lake lacks read as NULL."""
-    cols = ", ".join(f'"{c}"' if c in present else f'NULL AS "{c}"' for c in _COLS)
-    return (
-        f'SELECT {cols} FROM "{TABLE}" '
-        "QUALIFY row_number() OVER (PARTITION BY name ORDER BY updated_at DESC) = 1 ORDER BY name"
-    )
-
-
 def read_sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
     """The current state of every source (revoked ones included), by name."""
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'lake' AND table_schema = 'main' AND table_name = ?",
-        [TABLE],
-    ).fetchall()[0][0]
-    if not exists:
+    if not table_exists(con, TABLE):
         return []
-    return [_row_to_source(r) for r in con.execute(_latest_sql(present_columns(con, COLLECTOR_SOURCES))).fetchall()]
+    rows = latest_rows(con, TABLE, _COLS, ("name",), present=present_columns(con, COLLECTOR_SOURCES))
+    return [_row_to_source(r) for r in rows]
 
 
 def load_sources(lake: Lake) -> list[Source]:

@@ -17,7 +17,7 @@ import duckdb
 
 from ..errors import EventlakeError
 from ..lake import Lake
-from ..lake.appendonly import read_with, stamp_after as _now_after, table_exists as _exists
+from ..lake.appendonly import latest_rows, read_with, stamp_after as _now_after, table_exists as _exists
 from ..lake.catalog import ALIAS
 from . import audit
 from ..lake.schema import CONSOLE_USERS, GROUP_MEMBERS, PRINCIPAL_GROUPS
@@ -58,25 +58,14 @@ def check_group_name(name: str) -> str:
 
 def read_groups(con: duckdb.DuckDBPyConnection, include_removed: bool = False) -> list[Group]:
     """Every group's current state, by name."""
-    if not _exists(con, PRINCIPAL_GROUPS.name):
-        return []
-    rows = con.execute(
-        f'SELECT group_name, description, removed, updated_at FROM {ALIAS}."{PRINCIPAL_GROUPS.name}" '
-        "QUALIFY row_number() OVER (PARTITION BY group_name ORDER BY updated_at DESC) = 1 ORDER BY group_name"
-    ).fetchall()
+    rows = latest_rows(con, PRINCIPAL_GROUPS.name, ("group_name", "description", "removed", "updated_at"), ("group_name",))
     out = [Group(r[0], r[1] or "", bool(r[2]), r[3]) for r in rows]
     return out if include_removed else [g for g in out if not g.removed]
 
 
 def read_memberships(con: duckdb.DuckDBPyConnection, include_removed: bool = False) -> list[Membership]:
     """Current memberships of groups that exist, by group then user."""
-    if not _exists(con, GROUP_MEMBERS.name):
-        return []
-    rows = con.execute(
-        f'SELECT group_name, user_name, removed, updated_at FROM {ALIAS}."{GROUP_MEMBERS.name}" '
-        "QUALIFY row_number() OVER (PARTITION BY group_name, user_name ORDER BY updated_at DESC) = 1 "
-        "ORDER BY group_name, user_name"
-    ).fetchall()
+    rows = latest_rows(con, GROUP_MEMBERS.name, ("group_name", "user_name", "removed", "updated_at"), ("group_name", "user_name"))
     live = {g.name for g in read_groups(con)}
     out = [Membership(r[0], r[1], bool(r[2]), r[3]) for r in rows if r[0] in live]
     return out if include_removed else [m for m in out if not m.removed]

@@ -30,7 +30,7 @@ from sqlglot.errors import SqlglotError
 
 from ..errors import EventlakeError
 from ..lake import Lake
-from ..lake.appendonly import read_with, stamp_after as _now_after, table_exists as _exists
+from ..lake.appendonly import latest_rows, read_with, stamp_after as _now_after, table_exists as _exists
 from ..lake.catalog import ALIAS
 from . import audit
 from ..lake.schema import COLUMN_POLICIES, GROUP_MEMBERS, PRINCIPAL_GROUPS, TABLES
@@ -86,14 +86,9 @@ class ColumnPolicy:
 
 def read_policies(con: duckdb.DuckDBPyConnection, include_removed: bool = False) -> list[ColumnPolicy]:
     """Every column's current policy, by table and column."""
-    if not _exists(con, COLUMN_POLICIES.name):
-        return []
-    rows = con.execute(
-        "SELECT table_name, column_name, classification, mask, mask_sql, except_groups, updated_by, removed, updated_at "
-        f'FROM {ALIAS}."{COLUMN_POLICIES.name}" '
-        "QUALIFY row_number() OVER (PARTITION BY table_name, column_name ORDER BY updated_at DESC) = 1 "
-        "ORDER BY table_name, column_name"
-    ).fetchall()
+    rows = latest_rows(con, COLUMN_POLICIES.name, ("table_name", "column_name", "classification", "mask", "mask_sql",
+                                                   "except_groups", "updated_by", "removed", "updated_at"),
+                       ("table_name", "column_name"))
     out = [ColumnPolicy(r[0], r[1], r[2], r[3], r[4], frozenset(r[5] or ()), r[6] or "manual", bool(r[7]), r[8]) for r in rows]
     return out if include_removed else [p for p in out if not p.removed]
 

@@ -23,7 +23,7 @@ import duckdb
 
 from ..errors import EventlakeError
 from ..lake import Lake
-from ..lake.appendonly import read_with, stamp_after as _now_after, table_exists as _exists
+from ..lake.appendonly import latest_rows, read_with, stamp_after as _now_after
 from ..lake.catalog import ALIAS
 from . import audit
 from ..lake.schema import TABLES, TENANT_GRANTS, TENANTS
@@ -82,25 +82,15 @@ def check_name(name: str) -> str:
 
 
 def read_tenants(con: duckdb.DuckDBPyConnection, include_removed: bool = False) -> list[Tenant]:
-    if not _exists(con, TENANTS.name):
-        return []
-    rows = con.execute(
-        f'SELECT name, model, schema_name, silo_path, removed, updated_at FROM {ALIAS}."{TENANTS.name}" '
-        "QUALIFY row_number() OVER (PARTITION BY name ORDER BY updated_at DESC) = 1 ORDER BY name"
-    ).fetchall()
+    rows = latest_rows(con, TENANTS.name, ("name", "model", "schema_name", "silo_path", "removed", "updated_at"), ("name",))
     out = [Tenant(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
     return out if include_removed else [t for t in out if not t.removed]
 
 
 def read_grants(con: duckdb.DuckDBPyConnection) -> list[Grant]:
     """Grants in effect (revoked ones left out), by tenant."""
-    if not _exists(con, TENANT_GRANTS.name):
-        return []
-    rows = con.execute(
-        f'SELECT tenant, grantee_type, grantee, revoked, updated_at FROM {ALIAS}."{TENANT_GRANTS.name}" '
-        "QUALIFY row_number() OVER (PARTITION BY tenant, grantee_type, grantee ORDER BY updated_at DESC) = 1 "
-        "ORDER BY tenant, grantee_type, grantee"
-    ).fetchall()
+    rows = latest_rows(con, TENANT_GRANTS.name, ("tenant", "grantee_type", "grantee", "revoked", "updated_at"),
+                       ("tenant", "grantee_type", "grantee"))
     return [Grant(r[0], r[1], r[2], bool(r[3]), r[4]) for r in rows if not r[3]]
 
 

@@ -5,7 +5,7 @@ latest row per key, by `updated_at`, is in effect."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Sequence
 
 import duckdb
 
@@ -41,6 +41,23 @@ def add_missing_columns(lake: Lake, con: duckdb.DuckDBPyConnection, table: Table
     with lake.transaction(con):
         for c, t in missing:
             con.execute(f'ALTER TABLE {ALIAS}.main."{table.name}" ADD COLUMN "{c}" {t}')
+
+
+def latest_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], key: Sequence[str],
+                order: Sequence[str] | None = None, present: Iterable[str] | None = None) -> list[tuple]:
+    """`columns` of the row in effect per `key` (the latest `updated_at`) of the
+    append-only `table` (schema main), sorted by `order` (default: the key); [] before the
+    table exists. With `present` (the columns an older lake's table has), the others read
+    as NULL."""
+    if not table_exists(con, table):
+        return []
+    have = None if present is None else set(present)
+    cols = ", ".join(f'"{c}"' if have is None or c in have else f'NULL AS "{c}"' for c in columns)
+    return con.execute(
+        f'SELECT {cols} FROM {ALIAS}.main."{table}" '
+        f'QUALIFY row_number() OVER (PARTITION BY {", ".join(key)} ORDER BY updated_at DESC) = 1 '
+        f'ORDER BY {", ".join(order or key)}'
+    ).fetchall()
 
 
 def stamp_after(previous: dt.datetime | None) -> dt.datetime:

@@ -32,7 +32,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from ..errors import EventlakeError, LakeError
 from ..lake import Lake
-from ..lake.appendonly import read_with, stamp_after as _now_after, table_exists as _exists
+from ..lake.appendonly import latest_rows, read_with, stamp_after as _now_after
 from ..lake.derived import CONSOLE_ACCOUNT
 from ..lake.schema import API_TOKENS, CONSOLE_USERS, GROUP_MEMBERS, PRINCIPAL_GROUPS, USERS
 from ..governance import audit
@@ -107,12 +107,8 @@ def check_role(role: str) -> str:
 
 def read_users(con: duckdb.DuckDBPyConnection) -> list[User]:
     """Every user's current state (disabled ones included), by name."""
-    if not _exists(con, CONSOLE_USERS.name):
-        return []
-    rows = con.execute(
-        'SELECT user_name, role, email, disabled, password_hash, updated_at FROM lake."console_users" '
-        "QUALIFY row_number() OVER (PARTITION BY user_name ORDER BY updated_at DESC) = 1 ORDER BY user_name"
-    ).fetchall()
+    rows = latest_rows(con, CONSOLE_USERS.name, ("user_name", "role", "email", "disabled", "password_hash", "updated_at"),
+                       ("user_name",))
     from ..governance.groups import groups_by_user
 
     groups = groups_by_user(con)
@@ -121,12 +117,8 @@ def read_users(con: duckdb.DuckDBPyConnection) -> list[User]:
 
 def read_tokens(con: duckdb.DuckDBPyConnection) -> list[Token]:
     """Every token's current state (revoked ones included), oldest first."""
-    if not _exists(con, API_TOKENS.name):
-        return []
-    rows = con.execute(
-        'SELECT token_id, token_hash, user_name, note, created_at, revoked, updated_at FROM lake."api_tokens" '
-        "QUALIFY row_number() OVER (PARTITION BY token_id ORDER BY updated_at DESC) = 1 ORDER BY created_at, token_id"
-    ).fetchall()
+    rows = latest_rows(con, API_TOKENS.name, ("token_id", "token_hash", "user_name", "note", "created_at", "revoked", "updated_at"),
+                       ("token_id",), order=("created_at", "token_id"))
     return [Token(r[0], r[1], r[2], r[3] or "", r[4], bool(r[5]), r[6]) for r in rows]
 
 
