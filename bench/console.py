@@ -30,9 +30,8 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import machine, save_result  # noqa: E402
+from run import EVENTLAKE, build_demo, machine, save_result  # noqa: E402
 
-EVENTLAKE = str(Path(sys.executable).with_name("eventlake"))
 TARGET_MS = 300.0
 USER, PASSWORD = "bench-admin", "bench-password-1"
 
@@ -54,22 +53,6 @@ PAGES = [
     ("SQL editor", "/sql"),
     ("health", "/health"),
 ]
-
-
-def run(*args: str, lake: Path | None = None) -> None:
-    cmd = [EVENTLAKE] + (["--lake", str(lake)] if lake else []) + list(args)
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-
-
-def build_demo(root: Path, days: int) -> Path:
-    logs, lake = root / "logs", root / "lake"
-    run("demo", "generate", "--out", str(logs), "--seed", "7", "--days", str(days))
-    run("ingest", "cloudtrail", str(logs / "cloudtrail"), lake=lake)
-    run("ingest", "bi-metadata", str(logs / "quicksight"), lake=lake)
-    for t in ("s3-access", "vpc-flow", "alb", "cloudfront"):
-        run("ingest", t, str(logs / "service-logs" / t), lake=lake)
-    run("demo", "events", "--days", str(days), "--seed", "7", lake=lake)
-    return lake
 
 
 def free_port() -> int:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,28 +31,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import machine, save_result  # noqa: E402
+from run import build_demo, eventlake as cli, machine, save_result  # noqa: E402
 
-EVENTLAKE = str(Path(sys.executable).with_name("eventlake"))
 TARGET = 1.3
 # parameters an insight needs that have no default
 REQUIRED = {"product_funnel": {"steps": "Signed Up,Project Created,Invited Teammate"},
             "product_paths_after": {"event": "Signed Up"}}
-
-
-def cli(*args: str, lake: Path | None = None) -> None:
-    subprocess.run([EVENTLAKE] + (["--lake", str(lake)] if lake else []) + list(args), check=True, stdout=subprocess.DEVNULL)
-
-
-def build_demo(root: Path, days: int) -> Path:
-    logs, lake = root / "logs", root / "lake"
-    cli("demo", "generate", "--out", str(logs), "--seed", "7", "--days", str(days))
-    cli("ingest", "cloudtrail", str(logs / "cloudtrail"), lake=lake)
-    cli("ingest", "bi-metadata", str(logs / "quicksight"), lake=lake)
-    for t in ("s3-access", "vpc-flow", "alb", "cloudfront"):
-        cli("ingest", t, str(logs / "service-logs" / t), lake=lake)
-    cli("demo", "events", "--days", str(days), "--seed", "7", lake=lake)
-    return lake
 
 
 def main() -> None:

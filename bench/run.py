@@ -62,6 +62,27 @@ def machine() -> dict:
     }
 
 
+EVENTLAKE = str(Path(sys.executable).with_name("eventlake"))
+
+
+def eventlake(*args: str, lake: Path | None = None) -> None:
+    """Run an eventlake command (on `lake`), its output discarded; fail if it fails."""
+    subprocess.run([EVENTLAKE] + (["--lake", str(lake)] if lake else []) + list(args), check=True, stdout=subprocess.DEVNULL)
+
+
+def build_demo(root: Path, days: int) -> Path:
+    """The demo dataset (`days` days, seed 7) loaded into a new lake under `root`, the
+    way `make demo` loads it; returns the lake's folder."""
+    logs, lake = root / "logs", root / "lake"
+    eventlake("demo", "generate", "--out", str(logs), "--seed", "7", "--days", str(days))
+    eventlake("ingest", "cloudtrail", str(logs / "cloudtrail"), lake=lake)
+    eventlake("ingest", "bi-metadata", str(logs / "quicksight"), lake=lake)
+    for t in ("s3-access", "vpc-flow", "alb", "cloudfront"):
+        eventlake("ingest", t, str(logs / "service-logs" / t), lake=lake)
+    eventlake("demo", "events", "--days", str(days), "--seed", "7", lake=lake)
+    return lake
+
+
 def save_result(prefix: str, result: dict) -> Path:
     """Write a benchmark's result to bench/results/<prefix>-<UTC time>.json."""
     results = HERE / "results"
