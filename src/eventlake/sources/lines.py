@@ -243,13 +243,7 @@ class LineReader:
         if self.comment is not None and len(self.comment) == 1:
             keep &= ~((lengths > 0) & (arr[np.minimum(starts, len(arr) - 1)] == self.comment[0]))
         out: list = []
-        # bytes that are not part of a kept line's text are dropped, so the kept lines
-        # are contiguous and their offsets are the running sum of their lengths
-        # (a kept line has start < end, and its end comes before the next start)
-        mask = np.zeros(len(arr) + 1, dtype=np.int8)
-        mask[starts[keep]] = 1
-        mask[ends[keep]] = -1
-        text = arr[np.cumsum(mask[:-1], dtype=np.int8).astype(bool)]
+        text = arr[_kept_bytes(len(arr), nl, starts, ends, has_cr, keep, lengths)]
         lens = lengths[keep]
         offsets = np.zeros(len(lens) + 1, dtype=np.int32)
         np.cumsum(lens, out=offsets[1:])
@@ -267,6 +261,30 @@ class LineReader:
             fmt = state.fmt.key if state.fmt else None
             out.append(_Lines(state, fmt, pa.array(numbers, pa.int64()), lines, int(lens.sum())))
         return out, n, header_left
+
+
+def _kept_bytes(size: int, nl: np.ndarray, starts: np.ndarray, ends: np.ndarray, has_cr: np.ndarray,
+                keep: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """A boolean mask over a block's bytes: True for the text of kept lines. Line ends
+    (LF, and the CR of CRLF) and whole lines that are not records (headers, comments)
+    are dropped, so the kept lines are contiguous and their offsets are the running sum
+    of their lengths."""
+    mask = np.ones(size, dtype=bool)
+    mask[nl] = False
+    if has_cr.any():
+        mask[ends[has_cr]] = False
+    gone = ~keep & (lengths > 0)
+    if gone.any():
+        gone_starts, gone_ends = starts[gone], ends[gone]
+        if len(gone_starts) <= 64:  # a file's headers: a few slices
+            for a, b in zip(gone_starts.tolist(), gone_ends.tolist()):
+                mask[a:b] = False
+        else:  # the ranges are disjoint: +1 at each start, -1 at each end, running sum
+            edges = np.zeros(size + 1, dtype=np.int8)
+            edges[gone_starts] = 1
+            edges[gone_ends] = -1
+            mask &= np.cumsum(edges[:-1], dtype=np.int8) == 0
+    return mask
 
 
 def _drop_invalid_utf8(state: _Obj, text: np.ndarray, offsets: np.ndarray, numbers: np.ndarray):
@@ -328,6 +346,7 @@ class LineIngest:
         self.table = f'{ALIAS}."{self.logtype.table.name}"'
         self._reread: set[str] = set()  # objects seen before: their old rows go first
         self._columns = parsed_columns(self.logtype)
+        self._last_stamp: dt.datetime | None = None
 
     # -- planning -------------------------------------------------------------
     def plan(self, known: dict[str, tuple[str, str]]) -> list[SourceObject]:
@@ -452,14 +471,9 @@ class LineIngest:
             self._commit(con, pending)
 
     # -- one commit -----------------------------------------------------------
-    def _parse(self, con, pending: _Pending) -> list[tuple[str, list[str], str | None]]:
-        """Parse the batch into one temp table per format (`parsed_<i>`, holding only the
-        columns that format fills) and the view `norm` over the columns they all have.
-        Returns (table, parsed columns, format) per stage."""
-        by_fmt: dict[str | None, list[_Lines]] = {}
-        for it in pending.items:
-            by_fmt.setdefault(it.fmt, []).append(it)
-        # objects are numbered in the batch: the staged rows carry the number, not the URI
+    def _batch_files(self, con, pending: _Pending) -> dict[str, int]:
+        """Number the batch's objects (table `batch_files`): staged lines carry the
+        number in the high bits of line_no (FILE_SHIFT), not the URI."""
         files: dict[str, int] = {}
         for it in pending.items:
             files.setdefault(it.state.obj.uri, len(files))
@@ -468,57 +482,88 @@ class LineIngest:
             con.register("batch_files_arrow", pa.table({"file_no": pa.array(list(files.values()), pa.int32()), "source_object": list(files)}))
             con.execute("INSERT INTO batch_files SELECT * FROM batch_files_arrow")
             con.unregister("batch_files_arrow")
-        stages: list[tuple[str, list[str], str | None]] = []
-        for i, (fmt, group) in enumerate(by_fmt.items()):
-            wanted = self.logtype.columns_for(fmt)
-            cols = [c for c in self._columns if wanted is None or c in wanted]
-            # line_no goes through the parse SQL untouched, so it carries the object's
-            # number in its high bits (FILE_SHIFT): no URI string is copied per row
-            batch = pa.table({
-                "source_object": pa.chunked_array([
-                    pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(g.line), np.int32)), pa.array([g.state.obj.uri]))
-                    for g in group
-                ]),
-                "line_no": pa.chunked_array([
-                    pa.array(np.asarray(g.line_no) + (files[g.state.obj.uri] << FILE_SHIFT), pa.int64()) for g in group
-                ]),
-                "line": pa.chunked_array([g.line for g in group]),
-            })
-            con.register("lines", batch)
+        return files
+
+    def _stamp(self) -> dt.datetime:
+        """The batch's ingested_at: later than any earlier batch's of this run, so the
+        rows a batch wrote are exactly those with its stamp."""
+        now = utcnow()
+        if self._last_stamp is not None and now <= self._last_stamp:
+            now = self._last_stamp + dt.timedelta(microseconds=1)
+        self._last_stamp = now
+        return now
+
+    def _load_stage(self, con, group: list[_Lines], fmt: str | None, files: dict[str, int], now: dt.datetime, stamp) -> None:
+        """Parse the lines of one format straight into the table (one INSERT: the good
+        records). Lines it did not load are parsed again, alone, with their reason, into
+        the temp table `norm` (source_object, line_no, raw_line, reason)."""
+        wanted = self.logtype.columns_for(fmt)
+        cols = [c for c in self._columns if wanted is None or c in wanted]
+        n_lines = sum(len(g.line) for g in group)
+        # line_no goes through the parse SQL untouched, so it carries the object's
+        # number in its high bits: no URI string is copied per row
+        batch = pa.table({
+            "source_object": pa.chunked_array([
+                pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(g.line), np.int32)), pa.array([g.state.obj.uri]))
+                for g in group
+            ]),
+            "line_no": pa.chunked_array([
+                pa.array(np.asarray(g.line_no) + (files[g.state.obj.uri] << FILE_SHIFT), pa.int64()) for g in group
+            ]),
+            "line": pa.chunked_array([g.line for g in group]),
+        })
+        parse = self.logtype.parse_sql(fmt)
+        col_list = ", ".join(f'"{c}"' for c in cols)
+        fmt_col, fmt_val, fmt_arg = (
+            (f', "{FORMAT_COLUMN[0]}"', ", ?", [fmt]) if self.logtype.has_format else ("", "", [])
+        )
+        select = ", ".join(f'p."{c}"' for c in cols)
+        line_mask = (1 << FILE_SHIFT) - 1
+        con.register("batch_lines", batch)
+        try:
+            loaded = con.execute(
+                f'INSERT INTO {self.table} ({col_list}, "source_object", "line_no", "raw_line"{fmt_col}, "ingested_at"{stamp.column_sql}) '
+                f"SELECT {select}, f.source_object, p.line_no & {line_mask}, p.line{fmt_val}, ?{stamp.value_sql} "
+                f"FROM (WITH lines AS (SELECT * FROM batch_lines) SELECT * FROM ({parse})) p "
+                f"JOIN batch_files f ON f.file_no = CAST(p.line_no >> {FILE_SHIFT} AS INTEGER) "
+                "WHERE p.reason IS NULL AND p.event_date IS NOT NULL",
+                fmt_arg + [now, *stamp.values],
+            ).fetchall()[0][0]
+            if loaded == n_lines:
+                return
+            # the lines not loaded (few): the batch's lines less the rows written with its stamp
+            written = con.execute(
+                f"SELECT (CAST(b.file_no AS BIGINT) << {FILE_SHIFT}) + t.line_no AS line_no FROM {self.table} t "
+                "JOIN batch_files b USING (source_object) WHERE t.ingested_at = ?",
+                [now],
+            ).fetchnumpy()["line_no"]
+            keys = batch.column("line_no").to_numpy()
+            rejected = batch.filter(pa.array(~np.isin(keys, written)))
+            con.register("rejected_lines", rejected)
             try:
-                col_sql = ", ".join(f'"{c}"' for c in cols)
                 con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE parsed_{i} AS SELECT CAST(line_no >> {FILE_SHIFT} AS INTEGER) AS file_no, "
-                    f"line_no & {(1 << FILE_SHIFT) - 1} AS line_no, line AS raw_line, {col_sql}, reason "
-                    f"FROM ({self.logtype.parse_sql(fmt)})"
+                    f"INSERT INTO norm SELECT f.source_object, p.line_no & {line_mask}, p.line, coalesce(p.reason, 'record has no date') "
+                    f"FROM (WITH lines AS (SELECT * FROM rejected_lines) SELECT * FROM ({parse})) p "
+                    f"JOIN batch_files f ON f.file_no = CAST(p.line_no >> {FILE_SHIFT} AS INTEGER)"
                 )
             finally:
-                con.unregister("lines")
-            stages.append((f"parsed_{i}", cols, fmt))
-        union = " UNION ALL ".join(
-            f"SELECT f.source_object, p.line_no, p.raw_line, p.reason FROM {t} p JOIN batch_files f USING (file_no)" for t, _, _ in stages
-        )
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW norm AS "
-            + (union or "SELECT CAST(NULL AS VARCHAR) AS source_object, CAST(NULL AS BIGINT) AS line_no, "
-               "CAST(NULL AS VARCHAR) AS raw_line, CAST(NULL AS VARCHAR) AS reason WHERE false")
-        )
-        return stages
+                con.unregister("rejected_lines")
+        finally:
+            con.unregister("batch_lines")
 
     def _commit(self, con, pending: _Pending) -> None:
-        stages = self._parse(con, pending)
-        for table, _, _ in stages:  # a good row must have a date to be placed in a partition
-            con.execute(f"UPDATE {table} SET reason = 'record has no date' WHERE reason IS NULL AND event_date IS NULL")
-        per_file = {u: (n, q) for u, n, q in con.execute(
-            "SELECT source_object, count(*), count(reason) FROM norm GROUP BY 1"
-        ).fetchall()}
-        n_bad = sum(q for _, q in per_file.values())
-        bad = con.execute(
-            "SELECT source_object, line_no, reason FROM norm WHERE reason IS NOT NULL ORDER BY 1, 2 LIMIT ?", [PROBLEMS_KEPT]
-        ).fetchall() if n_bad else []
+        files = self._batch_files(con, pending)
+        by_fmt: dict[str | None, list[_Lines]] = {}
+        lines_in: dict[str, int] = {}
+        for it in pending.items:
+            by_fmt.setdefault(it.fmt, []).append(it)
+            lines_in[it.state.obj.uri] = lines_in.get(it.state.obj.uri, 0) + len(it.line)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE norm (source_object VARCHAR, line_no BIGINT, raw_line VARCHAR, reason VARCHAR)"
+        )
         states = list(pending.states.values())
         first_time = [s for s in states if not s.committed and s.obj.uri in self._reread]
-        now = utcnow()
+        now = self._stamp()
         stamp = tenant_stamp(self.tenant_id)
         if first_time:  # the tenant's own old rows of a re-read object (not another tenant's)
             mine, mine_args = tenant_rows(con, self.logtype.table.name, self.tenant_id)
@@ -528,18 +573,18 @@ class LineIngest:
                 con.execute(f"DELETE FROM {self.table} WHERE source_object = ? AND {mine}", [s.obj.uri, *mine_args])
                 con.execute(f"DELETE FROM {ALIAS}.quarantine WHERE source = ? AND source_object = ? AND {q_mine}",
                             [self.logtype.name, s.obj.uri, *q_args])
-            for stage, cols, fmt in stages:
-                col_list = ", ".join(f'"{c}"' for c in cols + ["source_object", "line_no", "raw_line"])
-                fmt_col, fmt_arg = (f', "{FORMAT_COLUMN[0]}"', [fmt]) if self.logtype.has_format else ("", [])
-                con.execute(
-                    f'INSERT INTO {self.table} ({col_list}{fmt_col}, "ingested_at"{stamp.column_sql}) SELECT {col_list}'
-                    f"{', ?' if fmt_arg else ''}, ?{stamp.value_sql} FROM {stage} JOIN batch_files USING (file_no) WHERE reason IS NULL",
-                    fmt_arg + [now, *stamp.values],
-                )
+            for fmt, group in by_fmt.items():
+                self._load_stage(con, group, fmt, files, now, stamp)
+            rejected = {u: q for u, q in con.execute("SELECT source_object, count(*) FROM norm GROUP BY 1").fetchall()}
+            n_bad = sum(rejected.values())
+            bad = con.execute(
+                "SELECT source_object, line_no, reason FROM norm ORDER BY 1, 2 LIMIT ?", [PROBLEMS_KEPT]
+            ).fetchall() if n_bad else []
             if n_bad:
                 con.execute(QUARANTINE_REJECTED.format(tenant_column=stamp.column_sql, tenant_value=stamp.value_sql),
                             [self.logtype.name, self.stats.run_id, now, *stamp.values])
             record_quarantine(con, self.logtype.name, self.stats.run_id, pending.problems, self.tenant_id)
+            per_file = {u: (n, rejected.get(u, 0)) for u, n in lines_in.items()}
             marks = []
             for s in states:
                 n, q = per_file.get(s.obj.uri, (0, 0))
@@ -552,9 +597,7 @@ class LineIngest:
                     continue
                 marks.append((s.obj.uri, s.obj.size, s.obj.version, status, s.records, s_loaded, 0, s_q))
             record_objects(con, self.logtype.name, self.stats.run_id, marks, self.tenant_id)
-        con.execute("DROP VIEW norm")
-        for stage, _, _ in stages:
-            con.execute(f"DROP TABLE {stage}")
+        con.execute("DROP TABLE norm")
         # counts, once the commit has succeeded
         st = self.stats
         n_rows = sum(n for n, _ in per_file.values())
