@@ -194,12 +194,13 @@ def _parse_sql() -> str:
     values, the columns with '-' as NULL, and the reason (the first problem found)."""
     names = "[" + ", ".join(_sql_str(n) for n in _NAMES) + "]"
     split = _split_fields()
-    packed = ", ".join(f"{_sql_str(n)}: {split[n]}" for n in _NAMES)
+    # each field from the split, else (a line of another shape) from the tolerant match
+    fields = ",\n    ".join(f"CASE WHEN split_ok THEN {split[n]} ELSE t.{n} END AS f_{n}" for n in _NAMES)
     typed: list[str] = []  # the typed values, computed once
     columns: list[str] = []
     checks: list[str] = []
     for name, typ, kind in FIELDS:
-        raw = f"f.{name}"
+        raw = f"f_{name}"
         if kind == "time":
             typed.append(f"try_strptime({raw}, {_sql_str(TIME_FORMAT)}) AS {name}")
             columns.append(name)
@@ -216,7 +217,7 @@ def _parse_sql() -> str:
             )
         else:
             columns.append(f"{_null(raw)} AS {name}")
-    columns.append("CASE WHEN trim(f.extra) IN ('-', '') THEN NULL ELSE trim(f.extra) END AS extra")
+    columns.append("CASE WHEN trim(f_extra) IN ('-', '') THEN NULL ELSE trim(f_extra) END AS extra")
     before_tail = " + ".join(f"length(q[{i}])" for i in range(1, 7)) + " + 7"
     select = ",\n  ".join(columns)
     reasons = "\n    ".join(checks)
@@ -233,17 +234,20 @@ WITH quotes AS (
 ), split AS (
   SELECT *, string_split(tail, ' ') AS c, coalesce({_SPLIT_OK}, false) AS split_ok
   FROM parts
+), tolerant AS (
+  SELECT *,
+    CASE WHEN NOT split_ok AND len(q) >= 7 THEN regexp_extract(line, {_sql_str(TOLERANT_PATTERN)}, {names}) END AS t
+  FROM split
 ), matched AS (
   SELECT source_object, line_no, line,
-    CASE WHEN split_ok THEN {{{packed}}}
-    WHEN len(q) >= 7 THEN regexp_extract(line, {_sql_str(TOLERANT_PATTERN)}, {names}) END AS f,
+    {fields},
     split_ok AND regexp_full_match(q[3], {_sql_str(_INTEGERS_PART)}) AS ints_ok
-  FROM split
+  FROM tolerant
 ), typed AS (
-  SELECT source_object, line_no, line, f,
-    coalesce(f.bucket_owner <> '', false) AS ok,
+  SELECT *,
+    coalesce(f_bucket_owner <> '', false) AS ok,
     {(","+chr(10)+"    ").join(typed)},
-    CASE WHEN NOT coalesce(f.bucket_owner <> '', false) THEN regexp_extract_all(line, {_sql_str(_TOKEN_PATTERN)}) END AS toks
+    CASE WHEN NOT coalesce(f_bucket_owner <> '', false) THEN regexp_extract_all(line, {_sql_str(_TOKEN_PATTERN)}) END AS toks
   FROM matched
 )
 SELECT
