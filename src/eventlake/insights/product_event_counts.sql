@@ -8,15 +8,8 @@
 -- events / previous_events - 1 (-0.5: half as many; NULL when there were none before).
 -- Event names seen only in the previous range are listed with 0 events. Most events first.
 WITH {{product_identities}},
-raw AS (
-    SELECT
-        coalesce(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) AS id,
-        nullif(e.user_id, '') IS NOT NULL AS identified,
-        e.type,
-        e.event,
-        e."timestamp" AS ts,
-        e.event_date,
-        e.message_id
+scoped AS (
+    SELECT *
     FROM events e
     WHERE e.event_date BETWEEN CAST($start_time - ($end_time - $start_time) AS DATE) AND CAST($end_time AS DATE)
       AND e."timestamp" >= $start_time - ($end_time - $start_time)
@@ -24,12 +17,7 @@ raw AS (
       AND e.type = 'track'
       AND e.event IS NOT NULL
 ),
-ev AS (
-    SELECT coalesce(i.user_id, r.id) AS user_key, r.identified, r.type, r.event, r.ts, r.event_date, r.message_id
-    FROM raw r
-    LEFT JOIN identities i ON i.alias_id = r.id
-    WHERE r.id IS NOT NULL
-),
+{{product_events}},
 per_event AS (
     SELECT
         event,

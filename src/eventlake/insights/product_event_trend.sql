@@ -11,15 +11,8 @@
 -- event at all there are no rows. The event column repeats the event parameter. An unknown
 -- bucket value gives no rows.
 WITH {{product_identities}},
-raw AS (
-    SELECT
-        coalesce(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) AS id,
-        nullif(e.user_id, '') IS NOT NULL AS identified,
-        e.type,
-        e.event,
-        e."timestamp" AS ts,
-        e.event_date,
-        e.message_id
+scoped AS (
+    SELECT *
     FROM events e
     WHERE e.event_date BETWEEN CAST($start_time AS DATE) AND CAST($end_time AS DATE)
       AND e."timestamp" >= $start_time
@@ -28,12 +21,7 @@ raw AS (
       AND e.event IS NOT NULL
       AND ($event = '*' OR e.event = $event)
 ),
-ev AS (
-    SELECT coalesce(i.user_id, r.id) AS user_key, r.identified, r.type, r.event, r.ts, r.event_date, r.message_id
-    FROM raw r
-    LEFT JOIN identities i ON i.alias_id = r.id
-    WHERE r.id IS NOT NULL
-),
+{{product_events}},
 {{time_buckets}}
 SELECT
     b.bucket,

@@ -15,15 +15,8 @@
 -- of step 1 (step 1: dropped and dropoff_rate NULL). No rows when no one did step 1 in the
 -- range, or with fewer than 2 or more than 8 steps or an empty step name.
 WITH {{product_identities}},
-raw AS (
-    SELECT
-        coalesce(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) AS id,
-        nullif(e.user_id, '') IS NOT NULL AS identified,
-        e.type,
-        e.event,
-        e."timestamp" AS ts,
-        e.event_date,
-        e.message_id
+scoped AS (
+    SELECT *
     FROM events e
     WHERE e.event_date BETWEEN CAST($start_time AS DATE) AND CAST($end_time + to_hours($window_hours) AS DATE)
       AND e."timestamp" >= $start_time
@@ -31,12 +24,7 @@ raw AS (
       AND e.type = 'track'
       AND e.event IS NOT NULL
 ),
-ev AS (
-    SELECT coalesce(i.user_id, r.id) AS user_key, r.identified, r.type, r.event, r.ts, r.event_date, r.message_id
-    FROM raw r
-    LEFT JOIN identities i ON i.alias_id = r.id
-    WHERE r.id IS NOT NULL
-),
+{{product_events}},
 step_list AS (
     SELECT CAST(k AS INTEGER) AS step, trim(list_extract(string_split($steps, ','), CAST(k AS INTEGER))) AS step_event
     FROM (SELECT unnest(generate_series(1, 8)) AS k) positions

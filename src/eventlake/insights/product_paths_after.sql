@@ -12,15 +12,8 @@
 -- (end) counts the occurrences with no event at that position. share is the part of all the
 -- occurrences, so each position's shares (before top cuts them) add up to 1. Ties by name.
 WITH {{product_identities}},
-raw AS (
-    SELECT
-        coalesce(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) AS id,
-        nullif(e.user_id, '') IS NOT NULL AS identified,
-        e.type,
-        e.event,
-        e."timestamp" AS ts,
-        e.event_date,
-        e.message_id
+scoped AS (
+    SELECT *
     FROM events e
     WHERE e.event_date BETWEEN CAST($start_time AS DATE) AND CAST($end_time AS DATE)
       AND e."timestamp" >= $start_time
@@ -28,12 +21,7 @@ raw AS (
       AND e.type = 'track'
       AND e.event IS NOT NULL
 ),
-ev AS (
-    SELECT coalesce(i.user_id, r.id) AS user_key, r.identified, r.type, r.event, r.ts, r.event_date, r.message_id
-    FROM raw r
-    LEFT JOIN identities i ON i.alias_id = r.id
-    WHERE r.id IS NOT NULL
-),
+{{product_events}},
 numbered AS (
     SELECT user_key, event, row_number() OVER (PARTITION BY user_key ORDER BY ts, message_id) AS n
     FROM ev

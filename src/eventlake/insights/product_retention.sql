@@ -15,25 +15,13 @@
 -- the window). For week cohorts the first and last cohort may hold only the users whose
 -- cohort event falls inside the window. An unknown cohort_by gives no rows.
 WITH {{product_identities}},
-raw AS (
-    SELECT
-        coalesce(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) AS id,
-        nullif(e.user_id, '') IS NOT NULL AS identified,
-        e.type,
-        e.event,
-        e."timestamp" AS ts,
-        e.event_date,
-        e.message_id
+scoped AS (
+    SELECT *
     FROM events e
     WHERE e.event_date <= CAST($as_of AS DATE)
       AND e.type IN ('track', 'page', 'screen', 'identify')
 ),
-ev AS (
-    SELECT coalesce(i.user_id, r.id) AS user_key, r.identified, r.type, r.event, r.ts, r.event_date, r.message_id
-    FROM raw r
-    LEFT JOIN identities i ON i.alias_id = r.id
-    WHERE r.id IS NOT NULL
-),
+{{product_events}},
 active AS (
     SELECT DISTINCT user_key, event_date AS day
     FROM ev
