@@ -7,6 +7,9 @@ line: each block becomes an Arrow array of lines with their 1-based line numbers
 main thread hands batches of those arrays to the type's parse SQL in DuckDB (all
 cores), and commits, in one DuckLake transaction per batch, the good records, the
 quarantined lines (with the reason) and the marks of the objects that are complete.
+The good records go from the parse straight into the table (one INSERT, nothing
+staged); the few lines it did not load are found by the batch's ingested_at stamp and
+parsed again, alone, for their reasons.
 
 An object is read again only when it is new or changed; before its first new rows
 are committed its old rows and quarantine entries are removed in the same commit, so
@@ -51,7 +54,7 @@ QUEUE_DEPTH = 4  # blocks of lines waiting for the parser
 FILE_SHIFT = 40  # line numbers stay below 2**40; the bits above carry the object's number in a batch
 
 
-# The rejected lines of the staged batch (the view `norm`) into quarantine; parameters:
+# The rejected lines of a batch (the temp table `norm`) into quarantine; parameters:
 # source, run_id, quarantined_at (then the tenant's, if `tenant_value` is "?"). Shared
 # by the ingest and reparse; format with tenant_column / tenant_value ('' for none).
 QUARANTINE_REJECTED = (
@@ -82,7 +85,6 @@ class _Obj:
     records: int = 0  # lines handed to the parser (or quarantined by the reader)
     loaded: int = 0
     quarantined: int = 0
-    done: bool = False  # the reader reached its end (or its damage)
     failed: bool = False  # damaged: unreadable past some point
     committed: bool = False  # some of its rows were committed in this run
     marked: bool = False
@@ -315,6 +317,7 @@ class _Pending:
     problems: list[Quarantined] = field(default_factory=list)
     nbytes: int = 0
     states: dict[int, _Obj] = field(default_factory=dict)  # objects with something in this batch
+    ended: set[int] = field(default_factory=set)  # objects whose end the reader reached by this batch's last item
 
 
 class LineIngest:
@@ -442,7 +445,6 @@ class LineIngest:
                     finally:
                         if not obj.store.is_local():
                             path.unlink(missing_ok=True)
-                    state.done = True
                     if not put(_Done(state)):
                         return
             put(None)
@@ -464,6 +466,10 @@ class LineIngest:
             elif isinstance(item, _Problems):
                 pending.problems.extend(item.items)
                 item.state.quarantined += len(item.items)
+            elif isinstance(item, _Done):
+                # the object ends in this batch: not before (the reader runs ahead of the
+                # commits, so its own progress does not say which batch holds the end)
+                pending.ended.add(item.state.index)
             if pending.nbytes >= self.batch_bytes:
                 self._commit(con, pending)
                 pending = _Pending()
@@ -552,6 +558,8 @@ class LineIngest:
             con.unregister("batch_lines")
 
     def _commit(self, con, pending: _Pending) -> None:
+        """Load one batch in one transaction: the records, the quarantined lines and the
+        objects' marks (complete: the object ended in this batch; else partial)."""
         files = self._batch_files(con, pending)
         by_fmt: dict[str | None, list[_Lines]] = {}
         lines_in: dict[str, int] = {}
@@ -589,7 +597,7 @@ class LineIngest:
             for s in states:
                 n, q = per_file.get(s.obj.uri, (0, 0))
                 s_loaded, s_q = s.loaded + n - q, s.quarantined + q
-                if s.done:
+                if s.index in pending.ended:
                     status = "failed" if s.failed else "loaded"
                 elif not s.committed:
                     status = "partial"  # a rerun after a crash reads it again, old rows first
@@ -614,7 +622,7 @@ class LineIngest:
             s.loaded += n - q
             s.quarantined += q
             s.committed = True
-            if s.done and not s.marked:
+            if s.index in pending.ended and not s.marked:
                 s.marked = True
                 st.files_read += 1
                 st.files_failed += int(s.failed)
