@@ -123,6 +123,43 @@ def wrk(url: str, script: str, seconds: int, connections: int, work: Path) -> di
     }
 
 
+def thread_times(pid: int) -> dict[int, tuple[int, int]]:
+    """(ns on a CPU, ns waiting for one) per thread of a process, from schedstat."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            run, wait, _ = (task / "schedstat").read_text().split()
+        except (OSError, ValueError):
+            continue
+        out[int(task.name)] = (int(run), int(wait))
+    return out
+
+
+def cpu_profile(pid: int, before: dict, after: dict, seconds: float, requests_per_s: float) -> dict:
+    """Where a server's time went during a wrk run: its main thread's CPU time per
+    request, and the fraction of the wall time each busy thread ran and waited for a
+    CPU (the machine is shared: waiting is the other load's doing)."""
+    threads = []
+    for tid, (run, wait) in after.items():
+        r0, w0 = before.get(tid, (0, 0))
+        threads.append((tid, (run - r0) / 1e9 / seconds, (wait - w0) / 1e9 / seconds))
+    main = next((t for t in threads if t[0] == pid), (pid, 0.0, 0.0))
+    return {
+        "main_thread_cpu_us_per_request": round(main[1] * 1e6 / requests_per_s, 1) if requests_per_s else None,
+        "main_thread_running": round(main[1], 3),
+        "main_thread_waiting_for_cpu": round(main[2], 3),
+        "other_threads_running": round(sum(t[1] for t in threads if t[0] != pid), 3),
+    }
+
+
+def profiled_wrk(pid: int, *args) -> dict:
+    before, t0 = thread_times(pid), time.time()
+    res = wrk(*args)
+    after, elapsed = thread_times(pid), time.time() - t0
+    res["profile"] = cpu_profile(pid, before, after, elapsed, res["requests_per_s"])
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=20)
@@ -152,16 +189,18 @@ def main() -> None:
          "--port", str(port), "--log-level", "warning"],
     )
     result: dict = {"benchmark": "collector", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-                    "settings": {"seconds": args.seconds, "connections": args.connections, "wrk_threads": 1, "durable_ack": "write + fsync per group commit"}}
+                    "settings": {"seconds": args.seconds, "connections": args.connections, "wrk_threads": 1, "durable_ack": "write + fsync per group commit",
+                                 "processes": "one each: the bare app and the collector (its raw-log writer and loader are threads of it)"}}
     try:
         wait_up(f"http://127.0.0.1:{bare_port}/")
         wait_up(f"http://127.0.0.1:{port}/health")
         proc = psutil.Process(collector.pid)
         run_id = uuid.uuid4().hex[:8]
         print("bare app, single events ...", flush=True)
-        b = wrk(f"http://127.0.0.1:{bare_port}", TRACK_LUA % {"prefix": run_id + "x", "auth": auth}, args.seconds, args.connections, work)
+        b = profiled_wrk(bare.pid, f"http://127.0.0.1:{bare_port}", TRACK_LUA % {"prefix": run_id + "x", "auth": auth}, args.seconds, args.connections, work)
         print("collector, single events ...", flush=True)
-        t = wrk(f"http://127.0.0.1:{port}", TRACK_LUA % {"prefix": run_id, "auth": auth}, args.seconds, args.connections, work)
+        t = profiled_wrk(collector.pid, f"http://127.0.0.1:{port}", TRACK_LUA % {"prefix": run_id, "auth": auth}, args.seconds, args.connections, work)
+        t["raw_log"] = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json().get("raw_log")
         print("collector, batches of 100 ...", flush=True)
         bt = wrk(f"http://127.0.0.1:{port}", BATCH_LUA % {"prefix": run_id, "auth": auth}, args.seconds, args.connections, work)
         result["bare_track"] = b
@@ -204,7 +243,8 @@ def main() -> None:
             "samples": [(s, round(r / 2**20, 1)) for s, r in samples],
         }
         health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()
-        result["collector_health"] = {k: health.get(k) for k in ("accepted", "rejected", "backpressure", "loads", "load_errors")}
+        result["collector_health"] = {k: health.get(k) for k in ("accepted", "rejected", "backpressure", "raw_log")}
+        result["collector_health"].update({k: (health.get("loader") or {}).get(n) for k, n in (("loads", "loads"), ("load_errors", "errors"))})
         result["targets"] = {"batch_events_per_s_at_least": 50_000, "track_ratio_to_bare_at_least": 0.5, "memory_growth_ratio_at_most": 1.2}
         result["met"] = {
             "batch": result["collector_batch"]["events_per_s"] >= 50_000,

@@ -30,6 +30,16 @@ def _logging(log_level: str) -> str:
     return level
 
 
+def _pick(module: str, wanted: str, fallback: str) -> str:
+    """`wanted` when `module` can be imported, else `fallback` (with a warning)."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is not None:
+        return wanted
+    logging.getLogger("eventlake.serve").warning("%s is not installed: uvicorn falls back to %r", module, fallback)
+    return fallback
+
+
 @app.command("collector")
 def collector(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
@@ -94,6 +104,10 @@ def collector(
         application,
         host=host,
         port=port,
+        # the C HTTP parser and event loop (uvicorn's "auto" picks them too, when
+        # installed; named here so that a missing one is a visible fallback)
+        http=_pick("httptools", "httptools", "auto"),
+        loop=_pick("uvloop", "uvloop", "auto"),
         proxy_headers=False,  # the app decides (--trust-proxy)
         server_header=False,
         access_log=False,

@@ -41,11 +41,12 @@ from urllib.parse import urlsplit
 
 import orjson
 from fastapi import FastAPI, Request
+from starlette.requests import ClientDisconnect
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from ..lake import Lake
-from .privacy import apply_policy
+from .privacy import Policy, apply_policy
 from .rawlog import Backpressure, RawLog
 from .snippet import SNIPPET_BYTES, SNIPPET_ETAG, BeaconError, is_registered, page_event, parse_beacon
 from .sources import Source, SourceRegistry
@@ -101,12 +102,91 @@ def _json(status: int, body: dict, headers: dict | None = None) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
+def _error_answer(exc: Rejected) -> tuple[int, bytes, str | None]:
+    """(status, JSON body, Retry-After value or None) of a rejected request."""
+    retry_after = None if exc.retry_after is None else str(max(1, math.ceil(exc.retry_after)))
+    body = orjson.dumps({"success": False, "error": exc.message, "code": exc.kind, "message": exc.message})
+    return exc.status, body, retry_after
+
+
 def _error_response(exc: Rejected) -> Response:
-    headers = None
-    if exc.retry_after is not None:
-        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
-    body = {"success": False, "error": exc.message, "code": exc.kind, "message": exc.message}
-    return _json(exc.status, body, headers)
+    return _answer_response(_error_answer(exc))
+
+
+def _answer_response(answer: tuple[int, bytes, str | None]) -> Response:
+    status, body, retry_after = answer
+    headers = None if retry_after is None else {"Retry-After": retry_after}
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+_OK = (200, b'{"success":true}', None)
+# the headers Starlette's Response and the CORS middleware gave a request without an
+# Origin: content-length, content-type, vary (Retry-After first when there is one)
+_OK_HEADERS = [(b"content-length", b"16"), (b"content-type", b"application/json"), (b"vary", b"Origin")]
+_BODY_OK = {"type": "http.response.body", "body": b'{"success":true}'}
+
+
+async def _send_answer(send, answer: tuple[int, bytes, str | None]) -> None:
+    """Answer a request on the ASGI fast path: two sends, no Response object."""
+    status, body, retry_after = answer
+    if answer is _OK:
+        await send({"type": "http.response.start", "status": 200, "headers": _OK_HEADERS})
+        await send(_BODY_OK)
+        return
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json"), (b"vary", b"Origin")]
+    if retry_after is not None:
+        headers.insert(0, (b"retry-after", retry_after.encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+# the request headers the collector reads (first occurrence wins, as in Starlette)
+_WANTED_HEADERS = frozenset(
+    (b"authorization", b"content-length", b"content-encoding", b"origin", b"referer", b"user-agent", b"x-forwarded-for")
+)
+
+
+class _Req:
+    """What the collector needs of an HTTP request, read straight from the ASGI scope
+    (no Starlette Request): the headers it uses (lower-case names, latin-1 values),
+    the path, the client address and the ASGI receive callable for the body."""
+
+    __slots__ = ("headers", "path", "client", "receive")
+
+    def __init__(self, scope, receive, headers: dict | None = None):
+        if headers is None:
+            headers = _wanted_headers(scope["headers"])
+        self.headers = headers
+        self.path = scope["path"]
+        self.client = scope.get("client")
+        self.receive = receive
+
+
+def _wanted_headers(raw) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in raw:
+        if k in _WANTED_HEADERS:
+            name = k.decode("latin-1")
+            if name not in out:
+                out[name] = v.decode("latin-1")
+    return out
+
+
+class _Clock:
+    """received_at as '%Y-%m-%dT%H:%M:%S.%fZ' (UTC), the seconds part formatted once a second."""
+
+    __slots__ = ("_sec", "_prefix")
+
+    def __init__(self) -> None:
+        self._sec = -1
+        self._prefix = ""
+
+    def now(self) -> str:
+        sec, us = divmod(time.time_ns() // 1000, 1_000_000)
+        if sec != self._sec:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+            self._sec = sec
+        return f"{self._prefix}.{us:06d}Z"
 
 
 # --- enrichment --------------------------------------------------------------------
@@ -173,6 +253,11 @@ def country_of(ip: str) -> str | None:
 def _valid_ip(value) -> str | None:
     if not isinstance(value, str) or not value or len(value) > 64:
         return None
+    return _normalized_ip(value)
+
+
+@lru_cache(maxsize=65536)
+def _normalized_ip(value: str) -> str | None:
     try:
         return str(ipaddress.ip_address(value.strip().strip("[]")))
     except ValueError:
@@ -194,6 +279,8 @@ def _host_of(url: str | None) -> str | None:
 
 def _present_id(ev: dict, field: str) -> bool:
     v = ev.get(field)
+    if type(v) is str:
+        return bool(v.strip())
     if isinstance(v, bool):
         return False
     if isinstance(v, str):
@@ -205,62 +292,79 @@ def _where(index: int | None) -> str:
     return "event" if index is None else f"batch[{index}]"
 
 
+_ID_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
+
+
+def _bad(index: int | None, t: str, what: str) -> Rejected:
+    return Rejected(400, "invalid_event", f"{_where(index)} ({t}): {what}")
+
+
 def validate_event(ev, index: int | None, endpoint_type: str | None) -> dict:
     """Check one event; returns it (a shallow copy, with `type` set) or raises
-    Rejected(400) naming the event's index and the field."""
-    where = _where(index)
+    Rejected(400) naming the event's index and the field. (The hot path: the checks
+    are written out, with the message built only for a rejected event.)"""
     if not isinstance(ev, dict):
-        raise Rejected(400, "invalid_event", f"{where}: an event must be a JSON object, not {type(ev).__name__}")
+        raise Rejected(400, "invalid_event", f"{_where(index)}: an event must be a JSON object, not {type(ev).__name__}")
     ev = dict(ev)
+    get = ev.get
     if endpoint_type is None:
-        t = ev.get("type")
+        t = get("type")
         if t is None:
-            raise Rejected(400, "invalid_event", f"{where}: missing field 'type' (one of {', '.join(EVENT_TYPES)})")
+            raise Rejected(400, "invalid_event", f"{_where(index)}: missing field 'type' (one of {', '.join(EVENT_TYPES)})")
         if t not in EVENT_TYPES:
-            raise Rejected(400, "invalid_event", f"{where}: field 'type' is {t!r}, not one of {', '.join(EVENT_TYPES)}")
+            raise Rejected(400, "invalid_event", f"{_where(index)}: field 'type' is {t!r}, not one of {', '.join(EVENT_TYPES)}")
     else:
         t = endpoint_type
     ev["type"] = t
-    where = f"{where} ({t})"
-    for f in ("userId", "anonymousId", "groupId", "previousId"):
-        v = ev.get(f)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int, float))):
-            raise Rejected(400, "invalid_event", f"{where}: field '{f}' must be a string")
-        if isinstance(v, str) and len(v) > 1024:
-            raise Rejected(400, "invalid_event", f"{where}: field '{f}' is longer than 1024 characters")
+    for f in _ID_FIELDS:
+        v = get(f)
+        if v is None:
+            continue
+        if type(v) is str:
+            if len(v) > 1024:
+                raise _bad(index, t, f"field '{f}' is longer than 1024 characters")
+        elif isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise _bad(index, t, f"field '{f}' must be a string")
+        elif isinstance(v, str) and len(v) > 1024:
+            raise _bad(index, t, f"field '{f}' is longer than 1024 characters")
     if t == "alias":
         for f in ("userId", "previousId"):
             if not _present_id(ev, f):
-                raise Rejected(400, "invalid_event", f"{where}: missing field '{f}'")
+                raise _bad(index, t, f"missing field '{f}'")
     elif not (_present_id(ev, "userId") or _present_id(ev, "anonymousId")):
-        raise Rejected(400, "invalid_event", f"{where}: missing field 'userId' or 'anonymousId' (one of them is required)")
+        raise _bad(index, t, "missing field 'userId' or 'anonymousId' (one of them is required)")
     if t == "track":
-        name = ev.get("event")
+        name = get("event")
         if not isinstance(name, str) or not name.strip():
-            raise Rejected(400, "invalid_event", f"{where}: missing field 'event' (the event name, a non-empty string)")
+            raise _bad(index, t, "missing field 'event' (the event name, a non-empty string)")
         if len(name) > 512:
-            raise Rejected(400, "invalid_event", f"{where}: field 'event' is longer than 512 characters")
-    if t == "group" and not _present_id(ev, "groupId"):
-        raise Rejected(400, "invalid_event", f"{where}: missing field 'groupId'")
-    if t in ("page", "screen") and ev.get("name") is not None and not isinstance(ev.get("name"), str):
-        raise Rejected(400, "invalid_event", f"{where}: field 'name' must be a string")
+            raise _bad(index, t, "field 'event' is longer than 512 characters")
+    elif t == "group":
+        if not _present_id(ev, "groupId"):
+            raise _bad(index, t, "missing field 'groupId'")
+    elif t == "page" or t == "screen":
+        if get("name") is not None and not isinstance(get("name"), str):
+            raise _bad(index, t, "field 'name' must be a string")
     for f in _OBJECT_FIELDS:
-        v = ev.get(f)
+        v = get(f)
         if v is not None and not isinstance(v, dict):
-            raise Rejected(400, "invalid_event", f"{where}: field '{f}' must be a JSON object")
+            raise _bad(index, t, f"field '{f}' must be a JSON object")
     for f in _TIME_FIELDS:
-        v = ev.get(f)
+        v = get(f)
         if v is not None and not _is_iso_time(v):
-            raise Rejected(400, "invalid_event", f"{where}: field '{f}' is not an ISO-8601 time: {str(v)[:64]!r}")
-    mid = ev.get("messageId")
-    if mid is None or (isinstance(mid, str) and not mid.strip()):
+            raise _bad(index, t, f"field '{f}' is not an ISO-8601 time: {str(v)[:64]!r}")
+    mid = get("messageId")
+    if type(mid) is str and mid.strip():
+        if len(mid) > 256:
+            raise _bad(index, t, "field 'messageId' is longer than 256 characters")
+    elif mid is None or (isinstance(mid, str) and not mid.strip()):
         ev["messageId"] = str(uuid.uuid4())
     elif isinstance(mid, bool) or not isinstance(mid, (str, int)):
-        raise Rejected(400, "invalid_event", f"{where}: field 'messageId' must be a string")
+        raise _bad(index, t, "field 'messageId' must be a string")
     elif isinstance(mid, int):
         ev["messageId"] = str(mid)
     elif len(mid) > 256:
-        raise Rejected(400, "invalid_event", f"{where}: field 'messageId' is longer than 256 characters")
+        raise _bad(index, t, "field 'messageId' is longer than 256 characters")
     return ev
 
 
@@ -319,6 +423,8 @@ class Collector:
         self.started = False
         self.loading = False  # a load into the lake is running
         self.fanout = fanout  # eventlake.destinations.fanout.Fanout, or None
+        self._clock = _Clock()
+        self._policies: dict[int, tuple[Source, Policy]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def startup(self) -> None:
@@ -449,9 +555,11 @@ class Collector:
             if self.registry.stale():
                 await asyncio.to_thread(self.registry.refresh)
 
-    async def _read_body(self, request: Request, limit: int) -> bytes:
-        cl = request.headers.get("content-length")
-        encoding = (request.headers.get("content-encoding") or "identity").strip().lower()
+    async def _read_body(self, req: _Req, limit: int) -> bytes:
+        headers = req.headers
+        cl = headers.get("content-length")
+        encoding = headers.get("content-encoding")
+        encoding = "identity" if encoding is None else (encoding.strip().lower() or "identity")
         if cl is not None:
             try:
                 n = int(cl)
@@ -459,14 +567,32 @@ class Collector:
                 raise Rejected(400, "malformed_request", "Content-Length is not a number") from None
             if n > limit:
                 raise Rejected(413, "too_large", _too_large_msg(n, limit))
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise Rejected(413, "too_large", _too_large_msg(size, limit, at_least=True))
-            chunks.append(chunk)
-        body = b"".join(chunks)
-        if encoding in ("identity", ""):
+        receive = req.receive
+        body = b""
+        chunks: list[bytes] | None = None
+        size = 0
+        while True:
+            message = await receive()
+            mtype = message["type"]
+            if mtype == "http.request":
+                chunk = message.get("body", b"")
+                if chunk:
+                    size += len(chunk)
+                    if size > limit:
+                        raise Rejected(413, "too_large", _too_large_msg(size, limit, at_least=True))
+                    if chunks is not None:
+                        chunks.append(chunk)
+                    elif body:
+                        chunks = [body, chunk]
+                    else:
+                        body = chunk
+                if not message.get("more_body", False):
+                    break
+            elif mtype == "http.disconnect":
+                raise ClientDisconnect()
+        if chunks is not None:
+            body = b"".join(chunks)
+        if encoding == "identity":
             return body
         if encoding not in ("gzip", "x-gzip", "deflate"):
             raise Rejected(400, "malformed_request", f"unsupported Content-Encoding {encoding!r} (use gzip or none)")
@@ -482,63 +608,111 @@ class Collector:
             raise Rejected(400, "malformed_request", f"the {encoding} body is cut off")
         return out
 
-    def _client_ip(self, request: Request) -> str | None:
+    def _client_ip(self, req: _Req) -> str | None:
         if self.options.trust_proxy:
-            xff = request.headers.get("x-forwarded-for")
+            xff = req.headers.get("x-forwarded-for")
             if xff:
                 for part in reversed(xff.split(",")):
                     ip = _valid_ip(part.strip())
                     if ip:
                         return ip
-        client = request.scope.get("client")
+        client = req.client
         return _valid_ip(client[0]) if client else None
 
     async def handle(self, request: Request, endpoint_type: str | None) -> Response:
-        self.counters.requests += 1
+        """Answer a tracking request that came through the framework (browsers: with an
+        Origin, through CORS) as a Response."""
+        return _answer_response(await self.answer(_Req(request.scope, request.receive), endpoint_type))
+
+    async def handle_asgi(self, scope, receive, send, endpoint_type: str | None, headers: dict[str, str]) -> None:
+        """Answer a tracking request on the ASGI fast path (no Request, no Response);
+        the same as `answer`, written out to save a coroutine per request."""
+        c = self.counters
+        c.requests += 1
         if self.in_flight >= self.options.max_in_flight:
-            self.counters.rejected["overloaded"] += 1
-            return _error_response(Rejected(429, "overloaded", f"too many requests in flight ({self.in_flight}); retry later", retry_after=1))
+            c.rejected["overloaded"] += 1
+            answer = _error_answer(Rejected(429, "overloaded", f"too many requests in flight ({self.in_flight}); retry later", retry_after=1))
+        else:
+            req = _Req(scope, receive, headers)
+            self.in_flight += 1
+            try:
+                await self._handle(req, endpoint_type)
+                answer = _OK
+            except Rejected as exc:
+                c.rejected[exc.kind] += 1
+                answer = _error_answer(exc)
+            except Exception:
+                log.exception("unexpected error handling %s", req.path)
+                c.rejected["internal_error"] += 1
+                answer = _error_answer(Rejected(500, "internal_error", "internal error; the request was not stored"))
+            finally:
+                self.in_flight -= 1
+        if answer is _OK:
+            await send({"type": "http.response.start", "status": 200, "headers": _OK_HEADERS})
+            await send(_BODY_OK)
+        else:
+            await _send_answer(send, answer)
+
+    async def answer(self, req: _Req, endpoint_type: str | None) -> tuple[int, bytes, str | None]:
+        """(status, JSON body, Retry-After or None) for a request to a tracking endpoint."""
+        c = self.counters
+        c.requests += 1
+        if self.in_flight >= self.options.max_in_flight:
+            c.rejected["overloaded"] += 1
+            return _error_answer(Rejected(429, "overloaded", f"too many requests in flight ({self.in_flight}); retry later", retry_after=1))
         self.in_flight += 1
         try:
-            return await self._handle(request, endpoint_type)
+            await self._handle(req, endpoint_type)
+            return _OK
         except Rejected as exc:
-            self.counters.rejected[exc.kind] += 1
-            return _error_response(exc)
+            c.rejected[exc.kind] += 1
+            return _error_answer(exc)
         except Exception:
-            log.exception("unexpected error handling %s", request.url.path)
-            self.counters.rejected["internal_error"] += 1
-            return _error_response(Rejected(500, "internal_error", "internal error; the request was not stored"))
+            log.exception("unexpected error handling %s", req.path)
+            c.rejected["internal_error"] += 1
+            return _error_answer(Rejected(500, "internal_error", "internal error; the request was not stored"))
         finally:
             self.in_flight -= 1
 
-    async def _handle(self, request: Request, endpoint_type: str | None) -> Response:
+    async def _handle(self, req: _Req, endpoint_type: str | None) -> None:
+        """Read, check and store one request; returning means it was stored (200)."""
         if not self.started:
             raise Rejected(503, "unavailable", "the collector is starting or stopping", retry_after=1)
         o = self.options
+        headers = req.headers
         is_batch = endpoint_type is None
         limit = o.max_request_bytes if is_batch else o.max_event_bytes
-        header_key = _basic_user(request.headers.get("authorization"))
+        auth = headers.get("authorization")
+        header_key = _basic_user_cached(auth) if auth else None
         source = None
         if header_key:
-            source = await self._lookup(header_key)
+            reg = self.registry
+            source = reg.lookup(header_key)
+            if source is None or reg.stale():
+                source = await self._lookup(header_key)
             if source is None:
                 raise Rejected(401, "unauthorized", "unknown or revoked write key")
-        body = await self._read_body(request, limit)
+        body = await self._read_body(req, limit)
         try:
             doc = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise Rejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
-        if not isinstance(doc, dict):
+        if type(doc) is not dict:
             raise Rejected(400, "malformed_json", f"the body must be a JSON object, not {type(doc).__name__}")
         if source is None:
             key = doc.get("writeKey")
             if not isinstance(key, str) or not key:
                 raise Rejected(401, "unauthorized", "no write key: send it as the HTTP Basic user name (empty password) or as 'writeKey' in the body")
-            source = await self._lookup(key)
+            reg = self.registry
+            source = reg.lookup(key)
+            if source is None or reg.stale():
+                source = await self._lookup(key)
             if source is None:
                 raise Rejected(401, "unauthorized", "unknown or revoked write key")
-        site_host = _host_of(request.headers.get("origin")) or _host_of(request.headers.get("referer"))
-        if request.headers.get("origin") and not source.site_allowed(_host_of(request.headers.get("origin"))):
+        origin = headers.get("origin")
+        referer = headers.get("referer")
+        site_host = (_host_of(origin) or _host_of(referer)) if (origin or referer) else None
+        if origin and not source.site_allowed(_host_of(origin)):
             raise Rejected(403, "forbidden_site", f"pages on {site_host!r} may not send with the key of source {source.name!r} (not one of its sites)")
 
         if is_batch:
@@ -548,6 +722,7 @@ class Collector:
             shared_ctx = doc.get("context") if isinstance(doc.get("context"), dict) else None
             shared_integrations = doc.get("integrations") if isinstance(doc.get("integrations"), dict) else None
             shared_sent = doc.get("sentAt") if _is_iso_time(doc.get("sentAt")) else None
+            max_event = o.max_event_bytes
             events = []
             for i, raw in enumerate(batch):
                 ev = validate_event(raw, i, None)
@@ -559,16 +734,15 @@ class Collector:
                 if shared_sent and "sentAt" not in ev:
                     ev["sentAt"] = shared_sent
                 size = len(orjson.dumps(raw))
-                if size > o.max_event_bytes:
-                    raise Rejected(413, "too_large", f"batch[{i}] is {size} bytes; an event may have at most {o.max_event_bytes // 1024} KB")
+                if size > max_event:
+                    raise Rejected(413, "too_large", f"batch[{i}] is {size} bytes; an event may have at most {max_event // 1024} KB")
                 events.append(ev)
         else:
             ev = validate_event(doc, None, endpoint_type)
             ev.pop("writeKey", None)
             events = [ev]
 
-        await self._store(source, self._records(request, source, events, len(body), site_host))
-        return _json(200, {"success": True})
+        await self._store(source, self._records(req, source, events, len(body), site_host))
 
     async def handle_beacon(self, request: Request) -> Response:
         """A page view from the /s.js snippet (see snippet.py): 202 whether it was stored
@@ -591,7 +765,7 @@ class Collector:
                 return _json(202, {"success": False})
             event = page_event(page, request.headers.get("user-agent"))
             try:
-                await self._store(source, self._records(request, source, [event], len(body), page["host"]))
+                await self._store(source, self._records(_Req(request.scope, request.receive), source, [event], len(body), page["host"]))
             except Rejected as exc:
                 self.counters.rejected[exc.kind] += 1
                 return _error_response(exc)
@@ -619,12 +793,25 @@ class Collector:
             except Exception:  # forwarding must never fail an acknowledged request
                 log.exception("handing events to the destinations failed")
 
-    def _records(self, request: Request, source: Source, events: list[dict], nbytes: int, site_host: str | None) -> list[dict]:
+    def _policy(self, source: Source) -> Policy:
+        """source.policy, built once per Source object (a refresh of the registry makes
+        new ones)."""
+        entry = self._policies.get(id(source))
+        if entry is not None and entry[0] is source:
+            return entry[1]
+        if len(self._policies) > 4096:
+            self._policies.clear()
         policy = source.policy
-        received_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        header_ua = request.headers.get("user-agent") or None
-        sock_ip = self._client_ip(request)
-        endpoint = request.url.path
+        self._policies[id(source)] = (source, policy)
+        return policy
+
+    def _records(self, req: _Req, source: Source, events: list[dict], nbytes: int, site_host: str | None) -> list[dict]:
+        policy = self._policy(source)
+        received_at = self._clock.now()
+        header_ua = req.headers.get("user-agent") or None
+        sock_ip = self._client_ip(req)
+        endpoint = req.path
+        keep_ip = source.keep_ip
         c = self.counters
         out: list[dict] = []
         for ev in events:
@@ -636,17 +823,19 @@ class Collector:
                 c.properties_removed[source.name] += result.properties_removed
             if result.query_params_removed:
                 c.query_params_removed[source.name] += result.query_params_removed
-            for kind, n in result.redactions.items():
-                c.redactions[source.name][kind] += n
+            if result.redactions:
+                for kind, n in result.redactions.items():
+                    c.redactions[source.name][kind] += n
             payload = result.event
-            ctx = payload.get("context") if isinstance(payload.get("context"), dict) else None
+            ctx = payload.get("context")
             ip = sock_ip
             ua = header_ua
-            if ctx is not None:
+            if isinstance(ctx, dict):
                 ip = _valid_ip(ctx.get("ip")) or sock_ip
-                if isinstance(ctx.get("userAgent"), str) and ctx["userAgent"]:
-                    ua = ctx["userAgent"]
-                if not source.keep_ip and "ip" in ctx:
+                ctx_ua = ctx.get("userAgent")
+                if ctx_ua and isinstance(ctx_ua, str):
+                    ua = ctx_ua
+                if not keep_ip and "ip" in ctx:
                     ctx = dict(ctx)
                     del ctx["ip"]
                     payload["context"] = ctx
@@ -666,7 +855,7 @@ class Collector:
                     "device_type": device_type,
                     "browser": browser,
                     "os": os_name,
-                    "ip": ip if source.keep_ip else None,
+                    "ip": ip if keep_ip else None,
                     "site_host": site_host,
                 },
             }
@@ -695,6 +884,7 @@ class Collector:
             "redactions": {k: dict(v) for k, v in c.redactions.items()},
             "rejected": dict(c.rejected),
             "backpressure": c.backpressure,
+            "raw_log": _rawlog_stats(self.rawlog),
             "loader": {
                 "enabled": self._load_task is not None,
                 "loading": self.loading,
@@ -704,6 +894,21 @@ class Collector:
                 "last_error": c.last_load_error,
             },
         }
+
+
+def _rawlog_stats(rawlog) -> dict:
+    """Group-commit figures of the raw log: how many write + fsync rounds, how many
+    appends (requests) each acknowledged on average, and how long a round took."""
+    commits = getattr(rawlog, "commits", None)
+    if not isinstance(commits, int):
+        return {}
+    appends = rawlog.committed_appends
+    return {
+        "group_commits": commits,
+        "appends_per_commit": round(appends / commits, 2) if commits else None,
+        "mean_commit_ms": round(rawlog.commit_seconds * 1000 / commits, 3) if commits else None,
+        "pending_bytes": rawlog.pending_bytes,
+    }
 
 
 def _warm_up() -> None:
@@ -752,22 +957,32 @@ def _basic_user(header: str | None) -> str | None:
     return decoded.split(":", 1)[0]
 
 
-class _TrackingFastPath:
-    """ASGI middleware: POSTs to the tracking endpoints from server-side clients (no
-    Origin header) go straight to the collector."""
+class _CollectorApp(FastAPI):
+    """The collector's FastAPI app, with a pure-ASGI fast path in front of it: POSTs to
+    the tracking endpoints from server-side clients (no Origin header) are read from
+    the ASGI scope and `receive` and answered with two `send`s, without the framework's
+    middleware, routing, Request or Response (most of a request's cost). Browsers'
+    requests (with an Origin) and everything else go the whole way, through CORS.
+    When FastAPI's native telemetry is on (found at startup), every request goes the
+    whole way so that it is traced."""
 
-    def __init__(self, app, collector: "Collector"):
-        self.app = app
-        self.collector = collector
+    collector: "Collector"
+    fast_path = True
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
+        if self.fast_path and scope["type"] == "http" and scope["method"] == "POST":
             endpoint_type = ENDPOINTS.get(scope["path"], _MISSING)
-            if endpoint_type is not _MISSING and not any(k == b"origin" for k, _ in scope["headers"]):
-                response = await self.collector.handle(Request(scope, receive), endpoint_type)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+            if endpoint_type is not _MISSING:
+                headers = _wanted_headers(scope["headers"])
+                if "origin" not in headers:
+                    await self.collector.handle_asgi(scope, receive, send, endpoint_type, headers)
+                    return
+        await super().__call__(scope, receive, send)
+
+
+@lru_cache(maxsize=1024)
+def _basic_user_cached(header: str) -> str | None:
+    return _basic_user(header)
 
 
 _MISSING = object()
@@ -798,14 +1013,20 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        telemetry = getattr(app, "_native_telemetry", None)
+        try:
+            app.fast_path = not (telemetry is not None and telemetry.enabled())
+        except Exception:
+            app.fast_path = False
         await collector.startup()
         try:
             yield
         finally:
             await collector.shutdown()
 
-    app = FastAPI(title="eventlake collector", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = _CollectorApp(title="eventlake collector", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.collector = collector
+    app.collector = collector
 
     def make_handler(endpoint_type: str | None):
         async def handler(request: Request) -> Response:
@@ -834,10 +1055,7 @@ def create_app(
 
     app.add_api_route("/s.js", snippet, methods=["GET"], include_in_schema=False)
     app.add_api_route("/v1/p", beacon, methods=["POST"], include_in_schema=False)
-    # the tracking endpoints skip the framework's routing and dependency resolution
-    # (most of a request's cost); browsers' requests (with an Origin) go the whole way,
-    # through CORS
-    app.add_middleware(_TrackingFastPath, collector=collector)
+    # server-side tracking POSTs skip all of this: see _CollectorApp
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

@@ -4,12 +4,12 @@ acknowledged only once they are on disk.
     <dir>/seg-<UTC yyyymmddTHHMMSS>-<seq>.open   the active segment (appended to)
     <dir>/seg-<UTC yyyymmddTHHMMSS>-<seq>.log    sealed segments, waiting for the loader
 
-`append(records)` queues the records and waits. One writer task takes everything the
-concurrent callers queued, writes it with one write and one fsync in a worker thread
-(the event loop keeps accepting requests meanwhile), and only then resolves every
-waiting caller: an acknowledged record is on disk (group commit). A write or fsync
-error fails the waiting callers (never acknowledged); the bytes of that batch are cut
-from the segment and writing continues in a fresh one. When too much is queued or the
+`append(records)` queues the records and waits. The raw log's writer thread takes
+everything the concurrent callers queued, writes it with one write and one fsync (the
+event loop keeps accepting requests meanwhile), and only then are the waiting callers
+resolved, on the event loop: an acknowledged record is on disk (group commit). A write
+or fsync error fails the waiting callers (never acknowledged); the bytes of that batch
+are cut from the segment and writing continues in a fresh one. When too much is queued or the
 disk is nearly full, `append` raises Backpressure at once (the app answers 503).
 
 The active segment is sealed (fsync, rename to .log, fsync of the directory) when it
@@ -23,6 +23,7 @@ recovery never seals a segment another live process is still writing."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import errno
 import logging
@@ -123,9 +124,25 @@ class RawLog:
         self._lockfile = self._acquire_dir_lock()
         self._active: _Segment | None = None
         self._stranded: list[Path] = []  # .open files whose sealing failed; retried on rotate
-        self._queue: list[tuple[bytes, asyncio.Future]] = []
+        # The writer thread takes what the event loop queued (`_queue`, appended under
+        # `_qlock`) batch after batch without waiting for the loop in between; when the
+        # queue is empty it sleeps on `_wake` (a lock used as a binary semaphore: one C
+        # call to wake it), and the loop wakes it at the end of the turn in which
+        # something was queued. The futures and `_pending` are only touched on the loop.
+        self._queue: collections.deque = collections.deque()  # (data, future, loop)
         self._pending = 0  # bytes queued or being written, not yet acknowledged
-        self._writer: asyncio.Task | None = None
+        self._qlock = threading.Lock()
+        self._wake = threading.Lock()
+        self._wake.acquire()
+        self._sleeping = True  # (under _qlock) the writer waits on _wake, or is not started
+        self._stopping = False  # (under _qlock) the writer is to exit when the queue is empty
+        self._kick_scheduled = False  # (event loop) a _kick is scheduled
+        self._thread: threading.Thread | None = None
+        self._idle_waiters: list[asyncio.Future] = []
+        # group-commit statistics (since start)
+        self.commits = 0  # write + fsync of a batch
+        self.committed_appends = 0  # appends acknowledged by those
+        self.commit_seconds = 0.0  # time spent in write + fsync
         self._closing = False
         self._closed = False
         self._free_checked_at = -1e9  # monotonic time of the last free-space check
@@ -168,13 +185,20 @@ class RawLog:
             return
         if self._closing or self._closed:
             raise Backpressure(RETRY_CLOSED, f"the raw log in {self.directory} is closed")
-        for r in records:
-            if not isinstance(r, (bytes, bytearray, memoryview)):
-                raise TypeError(f"a raw record must be bytes, not {type(r).__name__}")
+        if len(records) == 1 and type(records[0]) is bytes:
+            r = records[0]
             if b"\n" in r:
                 raise ValueError("a raw record must be one line of JSON (no newline inside)")
-        data = b"\n".join(bytes(r) for r in records) + b"\n"
-        if self._pending and self._pending + len(data) > self.max_pending_bytes:
+            data = r + b"\n"
+        else:
+            for r in records:
+                if not isinstance(r, (bytes, bytearray, memoryview)):
+                    raise TypeError(f"a raw record must be bytes, not {type(r).__name__}")
+                if b"\n" in r:
+                    raise ValueError("a raw record must be one line of JSON (no newline inside)")
+            data = b"\n".join(bytes(r) for r in records) + b"\n"
+        n = len(data)
+        if self._pending and self._pending + n > self.max_pending_bytes:
             raise Backpressure(
                 RETRY_QUEUE_FULL,
                 f"the raw log's write queue is full ({self._pending:,} bytes waiting, limit {self.max_pending_bytes:,})",
@@ -186,16 +210,22 @@ class RawLog:
                 f"the disk of the raw log {self.directory} is nearly full ({free:,} bytes free, "
                 f"at least {self.min_free_bytes:,} needed)",
             )
-        self._queued_since_check += len(data)
+        self._queued_since_check += n
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
-        self._queue.append((data, fut))
-        self._pending += len(data)
-        if self._writer is None or self._writer.done():
-            self._writer = loop.create_task(self._drain(), name="rawlog-writer")
-        # shield: a caller that goes away (client disconnect) must not cancel the
-        # write; its records are still written, only nobody is told
-        await asyncio.shield(fut)
+        self._pending += n
+        with self._qlock:
+            self._queue.append((data, fut, loop))
+            kick = self._sleeping and not self._kick_scheduled
+        if kick:
+            # wake the writer at the end of this turn of the loop: every request that
+            # is ready now joins the same write + fsync
+            self._kick_scheduled = True
+            loop.call_soon(self._kick)
+        # No shield is needed: a caller that goes away (client disconnect, cancelled
+        # task) cancels only its own future; its data is queued and is still written by
+        # the writer, only nobody is told.
+        await fut
 
     async def close(self) -> None:
         """Write everything queued, fsync, seal the active segment and release the
@@ -203,13 +233,27 @@ class RawLog:
         if self._closed:
             return
         self._closing = True
-        while self._writer is not None and not self._writer.done():
-            await asyncio.wait([self._writer])
+        if self._pending:
+            waiter = asyncio.get_running_loop().create_future()
+            self._idle_waiters.append(waiter)
+            await waiter
         try:
-            await asyncio.to_thread(self.rotate)
+            await asyncio.to_thread(self._stop_writer_and_rotate)
         finally:
             self._closed = True
             self._release_dir_lock()
+
+    def _stop_writer_and_rotate(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            with self._qlock:
+                self._stopping = True
+                wake = self._sleeping
+                self._sleeping = False
+            if wake:
+                self._wake.release()
+            thread.join(60)
+        self.rotate()
 
     def rotate(self) -> Path | None:
         """Seal the active segment now (waits for a write in progress). Returns the
@@ -246,43 +290,94 @@ class RawLog:
         return seg.path if seg else None
 
     # -- the writer -------------------------------------------------------------------
-    async def _drain(self) -> None:
-        """Write batches until the queue is empty: everything queued so far in one
-        write + fsync, then resolve every waiting caller."""
-        while self._queue:
-            batch, self._queue = self._queue, []
-            data = b"".join(d for d, _ in batch)
+    def _kick(self) -> None:
+        """(event loop) Wake the writer (or start it) if it sleeps and there is work."""
+        self._kick_scheduled = False
+        with self._qlock:
+            if not (self._sleeping and self._queue):
+                return
+            self._sleeping = False
+        if self._thread is None or not self._thread.is_alive():  # not started, or it died
+            # a new writer starts by taking the queue: no wake to hand it
+            self._thread = threading.Thread(target=self._writer_loop, name="rawlog-writer", daemon=True)
+            self._thread.start()
+        else:
             try:
-                await asyncio.to_thread(self._write_sync, data)
-            except BaseException as exc:
-                if isinstance(exc, OSError):
-                    err = RawLogError(
-                        f"cannot write to the raw log in {self.directory}: {exc.strerror or exc}; "
-                        f"{len(batch)} request(s) not acknowledged"
-                    )
-                else:
-                    err = RawLogError(f"raw log writer in {self.directory} stopped: {exc!r}")
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(err)
-                        fut.exception()  # a caller that went away must not log "never retrieved"
-                if not isinstance(exc, Exception):
-                    self._fail_queued(err)
-                    raise
-            else:
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_result(None)
-            finally:
-                self._pending -= len(data)
+                self._wake.release()
+            except RuntimeError:  # released already (a writer that died left it so): it wakes
+                pass
 
-    def _fail_queued(self, err: Exception) -> None:
-        batch, self._queue = self._queue, []
-        for data, fut in batch:
-            self._pending -= len(data)
-            if not fut.done():
-                fut.set_exception(err)
-                fut.exception()
+    def _writer_loop(self) -> None:
+        """(writer thread) Take everything queued, write + fsync it, hand the result to
+        the waiting callers' event loop; again until the queue is empty, then sleep."""
+        try:
+            self._write_batches()
+        finally:
+            with self._qlock:
+                self._sleeping = True  # stopped (or died): the next append starts a new one
+
+    def _write_batches(self) -> None:
+        queue = self._queue
+        while True:
+            with self._qlock:
+                if not queue:
+                    if self._stopping:
+                        return
+                    self._sleeping = True
+                    idle = True
+                else:
+                    idle = False
+            if idle:
+                self._wake.acquire()
+                continue
+            items = []
+            while queue:
+                items.append(queue.popleft())
+            data = items[0][0] if len(items) == 1 else b"".join([it[0] for it in items])
+            err: BaseException | None = None
+            t0 = time.perf_counter()
+            try:
+                self._write_sync(data)
+            except BaseException as exc:  # reported to the waiting callers
+                err = exc
+            elapsed = time.perf_counter() - t0
+            loop = items[0][2]
+            groups = [(loop, items)] if all(it[2] is loop for it in items) else _by_loop(items)
+            for lp, its in groups:
+                try:
+                    lp.call_soon_threadsafe(self._done, its, sum(len(it[0]) for it in its), err, elapsed)
+                except RuntimeError:  # that event loop is closed: nobody is waiting any more
+                    pass
+
+    def _done(self, items: list, nbytes: int, exc: BaseException | None, elapsed: float) -> None:
+        """(event loop) A batch was written (or failed): resolve its callers."""
+        self._pending -= nbytes
+        self.commits += 1
+        self.commit_seconds += elapsed
+        if exc is None:
+            self.committed_appends += len(items)
+            for it in items:
+                fut = it[1]
+                if not fut.done():
+                    fut.set_result(None)
+        else:
+            if isinstance(exc, OSError):
+                err = RawLogError(
+                    f"cannot write to the raw log in {self.directory}: {exc.strerror or exc}; "
+                    f"{len(items)} request(s) not acknowledged"
+                )
+            else:
+                err = RawLogError(f"raw log writer in {self.directory} stopped: {exc!r}")
+            for it in items:
+                fut = it[1]
+                if not fut.done():
+                    fut.set_exception(err)
+                    fut.exception()  # a caller that went away must not log "never retrieved"
+        if self._pending <= 0 and self._idle_waiters:
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for w in waiters:
+                if not w.done():
+                    w.set_result(None)
 
     def _write_sync(self, data: bytes) -> None:
         """One write + fsync of a batch to the active segment (worker thread)."""
@@ -452,6 +547,13 @@ class RawLog:
         fh, self._lockfile = self._lockfile, None
         if fh is not None:
             fh.close()  # closing the file releases the flock
+
+
+def _by_loop(items: list) -> list:
+    groups: dict = {}
+    for it in items:
+        groups.setdefault(it[2], []).append(it)
+    return list(groups.items())
 
 
 def _end_of_last_line(fh, size: int, block: int = 1 << 16) -> int:
