@@ -80,3 +80,20 @@ def make_collector(lake, tmp_path):
     yield factory
     for h in running:
         h.close()
+
+
+@pytest.fixture(scope="module")
+def shared_collector(tmp_path_factory):
+    """One collector per test module, for tests that only send requests it rejects
+    (nothing they send is stored, so they do not see each other)."""
+    base = tmp_path_factory.mktemp("shared-collector")
+    lake = Lake(base / "lake")
+    con = lake.connect(create=True)
+    lake.ensure_tables(con)
+    con.close()
+    _, key = add_source(lake, "web")
+    raw_dir = base / "raw"
+    server = ServerThread(create_app(lake, raw_dir)).start()
+    h = Harness(lake, raw_dir, key, server)
+    yield h
+    h.close()

@@ -13,11 +13,8 @@ import httpx
 import orjson
 import pytest
 
-from eventlake.collect.app import ServerThread, create_app
-from tests.collect.conftest import Harness
 from eventlake.collect.privacy import CARD, EMAIL, SECRET, TOKEN
 from eventlake.collect.sources import add_source, revoke_source
-from eventlake.lake import Lake
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
@@ -25,22 +22,6 @@ IPAD = "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTM
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 GB_IP = "81.2.69.142"  # a UK address
 US_IP = "8.8.8.8"
-
-
-@pytest.fixture(scope="module")
-def shared_collector(tmp_path_factory):
-    """One collector for the tests that only send requests that are rejected."""
-    base = tmp_path_factory.mktemp("shared-collector")
-    lake = Lake(base / "lake")
-    con = lake.connect(create=True)
-    lake.ensure_tables(con)
-    con.close()
-    _, key = add_source(lake, "web")
-    raw_dir = base / "raw"
-    server = ServerThread(create_app(lake, raw_dir)).start()
-    h = Harness(lake, raw_dir, key, server)
-    yield h
-    h.close()
 
 
 def track(event="Signed Up", user="u1", **extra) -> dict:

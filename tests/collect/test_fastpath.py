@@ -74,25 +74,6 @@ def test_fast_path_answers_as_before(shared_collector, name, path, body, headers
         assert r2.headers["access-control-allow-origin"] == "*"
 
 
-@pytest.fixture(scope="module")
-def shared_collector(tmp_path_factory):
-    from eventlake.collect.app import ServerThread, create_app
-    from eventlake.collect.sources import add_source
-    from eventlake.lake import Lake
-    from tests.collect.conftest import Harness
-
-    base = tmp_path_factory.mktemp("fastpath")
-    lake = Lake(base / "lake")
-    con = lake.connect(create=True)
-    lake.ensure_tables(con)
-    con.close()
-    _, key = add_source(lake, "web")
-    server = ServerThread(create_app(lake, base / "raw")).start()
-    h = Harness(lake, base / "raw", key, server)
-    yield h
-    h.close()
-
-
 def test_backpressure_answer_has_retry_after_first(make_collector):
     c = make_collector(rawlog={"min_free_bytes": 1 << 62})
     r = c.post("/v1/track", OK)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import time
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -142,6 +143,24 @@ def test_rerun_is_idempotent_and_changed_object_replaces_its_rows(toy, toy_lake,
     assert quarantine_rows(toy_lake) == [("a.log", "line 3", "ts worse is not a timestamp", "worse 12")]
 
 
+def power_cut_at_commit(monkeypatch, n: int, pause_first: float = 0.0):
+    """Make LineIngest._commit raise RuntimeError('power cut') at its n-th call (the
+    first call pausing `pause_first` seconds); returns the real _commit."""
+    real_commit = LineIngest._commit
+    calls = {"n": 0}
+
+    def commit(self, con, pending):
+        calls["n"] += 1
+        if calls["n"] == 1 and pause_first:
+            time.sleep(pause_first)
+        if calls["n"] == n:
+            raise RuntimeError("power cut")
+        return real_commit(self, con, pending)
+
+    monkeypatch.setattr(LineIngest, "_commit", commit)
+    return real_commit
+
+
 def test_an_object_is_complete_only_with_the_batch_holding_its_end(toy, toy_lake, tmp_path, monkeypatch):
     # the reader runs ahead of the commits: here it has read the whole file before the
     # first commit, yet that commit holds only the file's first lines, so it must mark
@@ -152,19 +171,7 @@ def test_an_object_is_complete_only_with_the_batch_holding_its_end(toy, toy_lake
     monkeypatch.setattr(lines_mod, "QUEUE_DEPTH", 1000)
     job = LineIngest(toy_lake, toy, [str(f)])
     job.batch_bytes = 20_000
-    real_commit = LineIngest._commit
-    calls = {"n": 0}
-
-    def slow_then_crashing_commit(self, con, pending):
-        calls["n"] += 1
-        if calls["n"] == 1:
-            import time
-            time.sleep(1.0)  # the reader reaches the end of the file meanwhile
-        if calls["n"] == 2:
-            raise RuntimeError("power cut")
-        return real_commit(self, con, pending)
-
-    monkeypatch.setattr(LineIngest, "_commit", slow_then_crashing_commit)
+    real_commit = power_cut_at_commit(monkeypatch, 2, pause_first=1.0)  # the reader reaches the end meanwhile
     with pytest.raises(RuntimeError, match="power cut"):
         job.run()
     first = rows(toy_lake, "SELECT count(*) FROM lake.toy_logs")[0][0]
@@ -182,16 +189,7 @@ def test_crash_between_commits_is_completed_by_a_rerun(toy, toy_lake, tmp_path, 
     monkeypatch.setattr(lines_mod, "BLOCK", 4096)
     job = LineIngest(toy_lake, toy, [str(f)])
     job.batch_bytes = 20_000  # several commits for the one file
-    real_commit = LineIngest._commit
-    calls = {"n": 0}
-
-    def crashing_commit(self, con, pending):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("power cut")
-        return real_commit(self, con, pending)
-
-    monkeypatch.setattr(LineIngest, "_commit", crashing_commit)
+    real_commit = power_cut_at_commit(monkeypatch, 3)
     with pytest.raises(RuntimeError, match="power cut"):
         job.run()
     partial = rows(toy_lake, "SELECT count(*) FROM lake.toy_logs")[0][0]
