@@ -87,7 +87,6 @@ class _Obj:
     quarantined: int = 0
     failed: bool = False  # damaged: unreadable past some point
     committed: bool = False  # some of its rows were committed in this run
-    marked: bool = False
 
 
 @dataclass
@@ -622,8 +621,7 @@ class LineIngest:
             s.loaded += n - q
             s.quarantined += q
             s.committed = True
-            if s.index in pending.ended and not s.marked:
-                s.marked = True
+            if s.index in pending.ended:  # one batch holds an object's end: counted once
                 st.files_read += 1
                 st.files_failed += int(s.failed)
                 st.bytes_read += s.obj.size
