@@ -161,10 +161,17 @@ def _card_sub(counts: Counter):
     return repl
 
 
+# A string shorter than this holds nothing to redact (the shortest e-mail address
+# EMAIL_RE takes, a@b.cd, has six characters); an integer of at least CARD_INT_MIN may
+# be a card number (13 to 19 digits).
+SHORTEST_REDACTABLE = 6
+CARD_INT_MIN = 10**12
+
+
 def sanitize_string(value: str, counts: Counter | None = None) -> str:
     """The string with every e-mail address, token, secret and card number replaced."""
     counts = counts if counts is not None else Counter()
-    if len(value) < 6:
+    if len(value) < SHORTEST_REDACTABLE:
         return value
     out = value
     if "@" in out:
@@ -202,7 +209,7 @@ def sanitize_value(value, counts: Counter | None = None, _depth: int = 0):
     if isinstance(value, bool) or value is None or isinstance(value, float):
         return value
     if isinstance(value, int):
-        if 10**12 <= abs(value) < 10**19:
+        if CARD_INT_MIN <= abs(value) < 10**19:
             s = str(abs(value))
             if s[0] in "23456" and luhn_valid(s):
                 counts["card"] += 1
@@ -217,9 +224,6 @@ def sanitize_value(value, counts: Counter | None = None, _depth: int = 0):
     return value
 
 
-_CARD_INT_MIN = 10**12
-
-
 def _sanitize_dict(value: dict, counts: Counter, depth: int) -> dict:
     """sanitize_value of a JSON object, with the common scalars (short strings, small
     numbers, booleans, null) kept inline rather than by a call each."""
@@ -227,9 +231,9 @@ def _sanitize_dict(value: dict, counts: Counter, depth: int) -> dict:
     for k, v in value.items():
         t = type(v)
         if t is str:
-            out[k] = v if len(v) < 6 else sanitize_string(v, counts)
+            out[k] = v if len(v) < SHORTEST_REDACTABLE else sanitize_string(v, counts)
         elif t is int:
-            out[k] = v if -_CARD_INT_MIN < v < _CARD_INT_MIN else sanitize_value(v, counts, depth)
+            out[k] = v if -CARD_INT_MIN < v < CARD_INT_MIN else sanitize_value(v, counts, depth)
         elif v is None or t is bool or t is float:
             out[k] = v
         else:
