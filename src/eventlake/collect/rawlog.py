@@ -341,9 +341,7 @@ class RawLog:
             except BaseException as exc:  # reported to the waiting callers
                 err = exc
             elapsed = time.perf_counter() - t0
-            loop = items[0][2]
-            groups = [(loop, items)] if all(it[2] is loop for it in items) else _by_loop(items)
-            for lp, its in groups:
+            for lp, its in _by_loop(items):
                 try:
                     lp.call_soon_threadsafe(self._done, its, sum(len(it[0]) for it in its), err, elapsed)
                 except RuntimeError:  # that event loop is closed: nobody is waiting any more
@@ -550,6 +548,7 @@ class RawLog:
 
 
 def _by_loop(items: list) -> list:
+    """The queued (data, future, loop) items grouped by the event loop that waits on them."""
     groups: dict = {}
     for it in items:
         groups.setdefault(it[2], []).append(it)
