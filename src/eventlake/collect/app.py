@@ -46,7 +46,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from ..lake import Lake
-from .privacy import Policy, apply_policy
+from .privacy import apply_policy
 from .rawlog import Backpressure, RawLog
 from .snippet import SNIPPET_BYTES, SNIPPET_ETAG, BeaconError, is_registered, page_event, parse_beacon
 from .sources import Source, SourceRegistry
@@ -424,7 +424,6 @@ class Collector:
         self.loading = False  # a load into the lake is running
         self.fanout = fanout  # eventlake.destinations.fanout.Fanout, or None
         self._clock = _Clock()
-        self._policies: dict[int, tuple[Source, Policy]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def startup(self) -> None:
@@ -534,6 +533,13 @@ class Collector:
         return asyncio.run_coroutine_threadsafe(self.rotate_and_load(), self.loop).result(timeout)
 
     # -- requests ---------------------------------------------------------------------------------
+    def _fresh_source(self, key: str) -> Source | None:
+        """The key's source when the registry knows it and is fresh (no refresh due):
+        the common case, answered without a coroutine; else None (ask `_lookup`)."""
+        reg = self.registry
+        src = reg.lookup(key)
+        return src if src is not None and not reg.stale() else None
+
     async def _lookup(self, key: str) -> Source | None:
         src = self.registry.lookup(key)
         if src is None and self.registry.stale(1.0):
@@ -625,33 +631,8 @@ class Collector:
         return _answer_response(await self.answer(_Req(request.scope, request.receive), endpoint_type))
 
     async def handle_asgi(self, scope, receive, send, endpoint_type: str | None, headers: dict[str, str]) -> None:
-        """Answer a tracking request on the ASGI fast path (no Request, no Response);
-        the same as `answer`, written out to save a coroutine per request."""
-        c = self.counters
-        c.requests += 1
-        if self.in_flight >= self.options.max_in_flight:
-            c.rejected["overloaded"] += 1
-            answer = _error_answer(Rejected(429, "overloaded", f"too many requests in flight ({self.in_flight}); retry later", retry_after=1))
-        else:
-            req = _Req(scope, receive, headers)
-            self.in_flight += 1
-            try:
-                await self._handle(req, endpoint_type)
-                answer = _OK
-            except Rejected as exc:
-                c.rejected[exc.kind] += 1
-                answer = _error_answer(exc)
-            except Exception:
-                log.exception("unexpected error handling %s", req.path)
-                c.rejected["internal_error"] += 1
-                answer = _error_answer(Rejected(500, "internal_error", "internal error; the request was not stored"))
-            finally:
-                self.in_flight -= 1
-        if answer is _OK:
-            await send({"type": "http.response.start", "status": 200, "headers": _OK_HEADERS})
-            await send(_BODY_OK)
-        else:
-            await _send_answer(send, answer)
+        """Answer a tracking request on the ASGI fast path (no Request, no Response)."""
+        await _send_answer(send, await self.answer(_Req(scope, receive, headers), endpoint_type))
 
     async def answer(self, req: _Req, endpoint_type: str | None) -> tuple[int, bytes, str | None]:
         """(status, JSON body, Retry-After or None) for a request to a tracking endpoint."""
@@ -686,10 +667,7 @@ class Collector:
         header_key = _basic_user_cached(auth) if auth else None
         source = None
         if header_key:
-            reg = self.registry
-            source = reg.lookup(header_key)
-            if source is None or reg.stale():
-                source = await self._lookup(header_key)
+            source = self._fresh_source(header_key) or await self._lookup(header_key)
             if source is None:
                 raise Rejected(401, "unauthorized", "unknown or revoked write key")
         body = await self._read_body(req, limit)
@@ -703,10 +681,7 @@ class Collector:
             key = doc.get("writeKey")
             if not isinstance(key, str) or not key:
                 raise Rejected(401, "unauthorized", "no write key: send it as the HTTP Basic user name (empty password) or as 'writeKey' in the body")
-            reg = self.registry
-            source = reg.lookup(key)
-            if source is None or reg.stale():
-                source = await self._lookup(key)
+            source = self._fresh_source(key) or await self._lookup(key)
             if source is None:
                 raise Rejected(401, "unauthorized", "unknown or revoked write key")
         origin = headers.get("origin")
@@ -793,20 +768,8 @@ class Collector:
             except Exception:  # forwarding must never fail an acknowledged request
                 log.exception("handing events to the destinations failed")
 
-    def _policy(self, source: Source) -> Policy:
-        """source.policy, built once per Source object (a refresh of the registry makes
-        new ones)."""
-        entry = self._policies.get(id(source))
-        if entry is not None and entry[0] is source:
-            return entry[1]
-        if len(self._policies) > 4096:
-            self._policies.clear()
-        policy = source.policy
-        self._policies[id(source)] = (source, policy)
-        return policy
-
     def _records(self, req: _Req, source: Source, events: list[dict], nbytes: int, site_host: str | None) -> list[dict]:
-        policy = self._policy(source)
+        policy = source.policy
         received_at = self._clock.now()
         header_ua = req.headers.get("user-agent") or None
         sock_ip = self._client_ip(req)

@@ -19,6 +19,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import Iterator
 from urllib.parse import urlsplit
 
@@ -55,8 +56,9 @@ class Source:
     updated_at: datetime | None = None
     tenant: str | None = None  # the tenant whose storage its events go to (None: the lake's own tables)
 
-    @property
+    @cached_property
     def policy(self) -> Policy:
+        """The source's privacy policy, built once (a refresh of the registry makes new Sources)."""
         return Policy.build(self.event_allowlist, self.property_allowlist, self.query_allowlist, self.keep_ip)
 
     def site_allowed(self, host: str | None) -> bool:
