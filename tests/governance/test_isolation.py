@@ -25,9 +25,12 @@ def plake(lake):
     return lake
 
 
-def no_leak(text: str) -> None:
+def no_leak(text: str, typed: str = "") -> None:
+    """No protected value in what the principal is shown, unless the principal typed it:
+    a refusal may echo the query's own text (a data file's name holds a random uuid, and
+    one may happen to contain "777")."""
     for value in PROTECTED:
-        assert value not in text, f"{value!r} leaked: {text}"
+        assert value not in text or value in typed, f"{value!r} leaked: {text}"
 
 
 def attempt(lake, sql: str):
@@ -35,11 +38,11 @@ def attempt(lake, sql: str):
     try:
         rows = run(lake, sql, tenant_a())
     except PolicyError as exc:
-        no_leak(str(exc))
+        no_leak(str(exc), sql)
         return "refused: " + str(exc)
     except QueryError as exc:
         shown = scrub_error(str(exc))
-        no_leak(shown)
+        no_leak(shown, sql)
         return "error: " + shown
     no_leak(repr(rows))
     return rows
