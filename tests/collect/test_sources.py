@@ -151,6 +151,35 @@ def test_registry_finds_active_sources_by_key(lake):
     assert reg.lookup(key) is None
 
 
+def test_registry_reads_the_sources_again_only_after_a_change_to_them(lake):
+    """A refresh first checks the snapshots since its last read: the collector's own
+    loads (inserts into other tables) leave the list as it is; a new source, a revoked
+    key or a removed tenant make it read the sources again, on the same connection."""
+    from eventlake.governance.tenants import add_tenant, remove_tenant
+
+    add_tenant(lake, "acme", "pool")
+    _, key = add_source(lake, "web", tenant="acme")
+    reg = SourceRegistry(lake, refresh_seconds=60)
+    assert reg.refresh() and reg.reloads == 1 and reg.lookup(key).name == "web"
+    assert reg.refresh() and reg.reloads == 1  # nothing committed since
+    con = lake.connect()
+    for i in range(3):  # what the loader does all day
+        with lake.transaction(con):
+            con.execute("INSERT INTO lake.main.deliveries (attempt_date, destination, message_id) VALUES (DATE '2026-11-26', ?, ?)", ["d", f"m{i}"])
+    con.close()
+    assert reg.refresh() and reg.reloads == 1 and reg.lookup(key).name == "web"
+    _, key2 = add_source(lake, "app")
+    assert reg.refresh() and reg.reloads == 2 and reg.lookup(key2).name == "app"
+    remove_tenant(lake, "acme")  # its keys stop working with it
+    assert reg.refresh() and reg.reloads == 3
+    assert reg.lookup(key) is None and reg.lookup(key2).name == "app"
+    revoke_source(lake, "app")
+    assert reg.refresh() and reg.reloads == 4 and reg.lookup(key2) is None
+    reg.close()
+    assert reg.refresh() and reg.reloads == 5  # a new connection reads once more
+    reg.close()
+
+
 def test_registry_on_a_missing_lake(tmp_path):
     from eventlake.lake import Lake
 

@@ -467,6 +467,7 @@ class Collector:
             except Exception:
                 log.exception("closing the raw log failed")
         self.started = False
+        await asyncio.to_thread(self.registry.close)
         if self.fanout is not None:
             try:
                 await self.fanout.close()
@@ -474,13 +475,15 @@ class Collector:
                 log.exception("closing the destinations failed")
         if self._load_task is not None and self.options.load_on_shutdown:
             await self._load(rotate=False)
+        if self._loader is not None:
+            await asyncio.to_thread(self._loader.close)
 
     # -- loading ----------------------------------------------------------------------------------
     def _get_loader(self):
         if self._loader is None:
             from .loader import Loader
 
-            self._loader = Loader(self.lake, self.rawlog_dir)
+            self._loader = Loader(self.lake, self.rawlog_dir, keep_connection=True)
         return self._loader
 
     async def _load_loop(self) -> None:

@@ -28,8 +28,9 @@ import duckdb
 from ..errors import EventlakeError, LakeError
 from ..governance import audit
 from ..lake import Lake
-from ..lake.appendonly import add_missing_columns, latest_rows, present_columns, read_with, table_exists
-from ..lake.schema import COLLECTOR_SOURCES
+from ..lake.catalog import ALIAS
+from ..lake.appendonly import add_missing_columns, latest_rows, present_columns, table_exists
+from ..lake.schema import COLLECTOR_SOURCES, TENANTS
 from .privacy import Policy
 
 TABLE = COLLECTOR_SOURCES.name
@@ -338,6 +339,26 @@ def sources_in_service(con: duckdb.DuckDBPyConnection) -> list[Source]:
     return [s for s in read_sources(con) if not s.revoked and (s.tenant is None or s.tenant in tenants)]
 
 
+MATCHED_KEYS_KEPT = 4096
+# what the collector's view of the sources is read from (sources_in_service)
+WATCHED_TABLES = (COLLECTOR_SOURCES.name, TENANTS.name)
+# snapshot changes that name a table id: only these, on other tables, leave the list as it is
+_DATA_CHANGES = frozenset({"tables_inserted_into", "tables_deleted_from", "tables_compacted"})
+
+
+def _touched(con: duckdb.DuckDBPyConnection, since: int, tables: tuple[str, ...]) -> bool:
+    """Did any snapshot after `since` change one of `tables` (main schema), or anything
+    else than the data of other tables (a table created, dropped or altered, a schema)?"""
+    ids = {str(r[0]) for r in con.execute(
+        "SELECT table_id FROM ducklake_table_info(?) WHERE list_contains(?, table_name)", [ALIAS, list(tables)],
+    ).fetchall()}
+    for (changes,) in con.execute("SELECT changes FROM ducklake_snapshots(?) WHERE snapshot_id > ?", [ALIAS, since]).fetchall():
+        for kind, names in (changes or {}).items():
+            if kind not in _DATA_CHANGES or ids.intersection(names or ()):
+                return True
+    return False
+
+
 class SourceRegistry:
     """The active sources by key hash, as the collector sees them: loaded from the lake
     and refreshed at most every `refresh_seconds` (so new, changed and revoked sources
@@ -347,30 +368,63 @@ class SourceRegistry:
         self.lake = lake
         self.refresh_seconds = refresh_seconds
         self._by_hash: dict[str, Source] = {}
+        self._by_key: dict[str, Source] = {}
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
         self.last_error: str | None = None
+        self.reloads = 0  # full reads of the sources (a refresh that found no change reads none)
+        # kept open between refreshes: attaching the lake costs far more than the check
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._snapshot: int | None = None  # the lake snapshot the list was read at (or after)
         if sources is not None:
             self._set(sources)
             self._loaded_at = float("inf") if lake is None else time.monotonic()
 
     def _set(self, sources: list[Source]) -> None:
         self._by_hash = {s.key_hash: s for s in sources if not s.revoked and s.key_hash}
+        self._by_key = {}  # keys that matched since, to spare a sha256 per request
 
     def refresh(self) -> bool:
-        """Reload from the lake now (blocking). Returns whether it succeeded."""
+        """Bring the list up to the lake's latest snapshot now (blocking). Returns whether
+        it succeeded. The sources are read again only when a snapshot since the last read
+        changed the sources or tenants tables (or the schema): the collector's own loads
+        commit snapshots all the time, and reading the sources costs a catalog scan."""
         if self.lake is None:
             return True
         with self._lock:
             try:
-                self._set(read_with(self.lake, sources_in_service, []))
+                if self._con is None:
+                    if not self.lake.exists():
+                        self._set([])
+                        self.last_error = None
+                        return True
+                    self._con = self.lake.connect(read_only=True)
+                con = self._con
+                snapshot = self.lake.current_snapshot(con)
+                if self._snapshot is None or (snapshot != self._snapshot and _touched(con, self._snapshot, WATCHED_TABLES)):
+                    self._set(sources_in_service(con))
+                    self.reloads += 1
+                self._snapshot = snapshot
                 self.last_error = None
                 return True
             except (duckdb.Error, LakeError, OSError) as exc:
                 self.last_error = str(exc)
+                self._close_locked()
                 return False
             finally:
                 self._loaded_at = time.monotonic()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        con, self._con, self._snapshot = self._con, None, None
+        if con is not None:
+            try:
+                con.close()
+            except duckdb.Error:
+                pass
 
     def stale(self, max_age: float | None = None) -> bool:
         age = self.refresh_seconds if max_age is None else max_age
@@ -379,7 +433,13 @@ class SourceRegistry:
     def lookup(self, key: str) -> Source | None:
         if not key:
             return None
-        return self._by_hash.get(hash_key(key))
+        by_key = self._by_key
+        src = by_key.get(key)
+        if src is None:
+            src = self._by_hash.get(hash_key(key))
+            if src is not None and len(by_key) < MATCHED_KEYS_KEPT:  # unknown keys are never kept
+                by_key[key] = src
+        return src
 
     def __len__(self) -> int:
         return len(self._by_hash)
