@@ -339,6 +339,35 @@ def test_a_segment_that_fails_is_kept_and_does_not_block_the_others(lake, tmp_pa
     assert sorted(events(lake)) == ["m1", "m2"]
 
 
+def test_the_collectors_loader_keeps_its_connection_between_loads(lake, tmp_path, monkeypatch):
+    """keep_connection (the collector's loader): one connection serves load after load,
+    seeing what other connections commit meanwhile; a failed load drops it, the next
+    opens a new one; close() closes it."""
+    from eventlake.collect.sources import add_source
+
+    d = tmp_path / "raw"
+    loader = Loader(lake, d, keep_connection=True)
+    write_segment(d, SEG1, [record("m1"), record("m2")])
+    assert loader.load_pending().records_loaded == 2 and loader.connects == 1
+    add_source(lake, "app")  # another connection commits in between
+    write_segment(d, SEG2, [record("m2", event="again"), record("m3")])
+    stats = loader.load_pending()
+    assert (stats.records_loaded, stats.records_duplicate, loader.connects) == (1, 1, 1)
+    real_commit = Loader._commit
+    monkeypatch.setattr(Loader, "_commit", lambda *a: (_ for _ in ()).throw(duckdb.IOException("disk on fire")))
+    write_segment(d, "seg-20261126T090020-000003.log", [record("m4")])
+    assert loader.load_pending().files_failed == 1 and loader._con is None
+    monkeypatch.setattr(Loader, "_commit", real_commit)
+    assert loader.load_pending().records_loaded == 1 and loader.connects == 2
+    assert sorted(events(lake)) == ["m1", "m2", "m3", "m4"]
+    loader.close()
+    assert loader._con is None
+    # without keep_connection (the CLI, the demo): a connection per load, none left open
+    write_segment(d, "seg-20261126T090030-000004.log", [record("m5")])
+    once = Loader(lake, d)
+    assert once.load_pending().records_loaded == 1 and once._con is None and once.connects == 1
+
+
 def test_through_the_raw_log_with_recovery(lake, tmp_path):
     d = tmp_path / "raw"
     # a previous collector died: an open segment whose last line is partial

@@ -253,10 +253,38 @@ class Loader:
     """Loads the sealed segments of a raw-log directory into the lake. Give it the
     collector's RawLog (same process) to seal an idle active segment first."""
 
-    def __init__(self, lake: Lake, rawlog_dir: Path | str, *, rawlog: RawLog | None = None):
+    def __init__(self, lake: Lake, rawlog_dir: Path | str, *, rawlog: RawLog | None = None, keep_connection: bool = False):
         self.lake = lake
         self.rawlog_dir = Path(rawlog_dir)
         self.rawlog = rawlog
+        # the collector loads every few seconds: attaching the lake and checking its tables
+        # cost more than a small segment's load, so its loader keeps one connection open
+        # between loads (dropped after any failure, and by close())
+        self.keep_connection = keep_connection
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self.connects = 0
+
+    def close(self) -> None:
+        con, self._con = self._con, None
+        if con is not None:
+            con.close()
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is not None:
+            return self._con
+        con = self.lake.connect(create=True)
+        try:
+            with self.lake.writer_lock():
+                self.lake.ensure_tables(con, TABLES_USED)
+            for sql in _MACROS:
+                con.execute(sql)
+        except BaseException:
+            con.close()
+            raise
+        self.connects += 1
+        if self.keep_connection:
+            self._con = con
+        return con
 
     def load_pending(self) -> IngestStats:
         """Load every sealed segment (oldest first), one commit each (and one per
@@ -270,13 +298,10 @@ class Loader:
         if not segments:
             stats.finish()
             return stats
-        con = self.lake.connect(create=True)
+        con = self._connection()
         storages = _Storages(self.lake)
+        clean = False
         try:
-            with self.lake.writer_lock():
-                self.lake.ensure_tables(con, TABLES_USED)
-            for sql in _MACROS:
-                con.execute(sql)
             for path in segments:
                 try:
                     self._load_segment(con, path, stats, storages)
@@ -290,9 +315,13 @@ class Loader:
             if stats.files_read or stats.files_unchanged:
                 with self.lake.writer_lock(), self.lake.transaction(con):
                     record_run(con, stats)
+            clean = not stats.files_failed
         finally:
             storages.close()
-            con.close()
+            if con is not self._con:
+                con.close()
+            elif not clean:  # a failed load may leave the connection in any state: a new one next time
+                self.close()
         return stats
 
     # -- one segment ----------------------------------------------------------------
