@@ -40,7 +40,9 @@ test: $(VENV)/.dev
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(VENV)/.dev
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk >/dev/null; } || echo "note: wrk is not installed; the collector benchmark needs it"
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -q wrk >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }; } || \
+	  echo "note: wrk is not installed; the collector benchmark needs it"
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/service_logs.py
 	$(BIN)/python bench/collector.py
