@@ -28,8 +28,8 @@ import duckdb
 from ..errors import EventlakeError, LakeError
 from ..governance import audit
 from ..lake import Lake
-from ..lake.catalog import ALIAS
 from ..lake.appendonly import add_missing_columns, latest_rows, present_columns, table_exists
+from ..lake.catalog import ALIAS
 from ..lake.schema import COLLECTOR_SOURCES, TENANTS
 from .privacy import Policy
 
