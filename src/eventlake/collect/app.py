@@ -1051,7 +1051,10 @@ class ServerThread:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.host, self.port = host, self._sock.getsockname()[1]
-        cfg = {"log_level": "warning", "proxy_headers": False, "lifespan": "on", "access_log": False, **config}
+        # idle keep-alive connections are kept 75 s (uvicorn's default is 5 s, the same as
+        # httpx's idle expiry: a client could send on a connection as the server closed it)
+        cfg = {"log_level": "warning", "proxy_headers": False, "lifespan": "on", "access_log": False,
+               "timeout_keep_alive": 75, **config}
         self.server = uvicorn.Server(uvicorn.Config(app, **cfg))
         self._thread = threading.Thread(target=self._run, name="eventlake-collector", daemon=True)
         self.error: BaseException | None = None
