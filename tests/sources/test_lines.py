@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -47,6 +48,15 @@ def table_rows(lake: Lake) -> list[tuple]:
 
 def quarantine_rows(lake: Lake) -> list[tuple]:
     return rows(lake, "SELECT regexp_extract(source_object, '[^/]+$'), position, reason, raw FROM lake.quarantine WHERE source = 'toy' ORDER BY 1, 2")
+
+
+def data_files_on_disk(lake: Lake) -> list[str]:
+    return sorted(str(p.relative_to(lake.data_path)) for p in (lake.data_path / "main" / "toy_logs").rglob("*.parquet"))
+
+
+def data_files_in_lake(lake: Lake) -> list[str]:
+    found = rows(lake, "SELECT data_file FROM ducklake_list_files('lake', 'toy_logs')")
+    return sorted(str(Path(f).relative_to(lake.data_path)) for (f,) in found)
 
 
 def objects(lake: Lake) -> list[tuple]:
@@ -149,13 +159,13 @@ def power_cut_at_commit(monkeypatch, n: int, pause_first: float = 0.0):
     real_commit = LineIngest._commit
     calls = {"n": 0}
 
-    def commit(self, con, pending):
+    def commit(self, con, pending, *rest):
         calls["n"] += 1
         if calls["n"] == 1 and pause_first:
             time.sleep(pause_first)
         if calls["n"] == n:
             raise RuntimeError("power cut")
-        return real_commit(self, con, pending)
+        return real_commit(self, con, pending, *rest)
 
     monkeypatch.setattr(LineIngest, "_commit", commit)
     return real_commit
@@ -195,6 +205,8 @@ def test_crash_between_commits_is_completed_by_a_rerun(toy, toy_lake, tmp_path, 
     partial = rows(toy_lake, "SELECT count(*) FROM lake.toy_logs")[0][0]
     assert 0 < partial < 3000
     assert objects(toy_lake)[0][1] == "partial"
+    # the batches written but never committed left no files behind
+    assert data_files_on_disk(toy_lake) == data_files_in_lake(toy_lake)
     monkeypatch.setattr(LineIngest, "_commit", real_commit)
     stats = ingest_lines(toy_lake, toy, [str(f)])
     assert stats.records_loaded == 3000
@@ -268,3 +280,42 @@ def test_any_bytes_reconcile(toy, make_lake, tmp_path_factory, chunks):
     n_rows = rows(lake, "SELECT count(*) FROM lake.toy_logs")[0][0]
     n_q = rows(lake, "SELECT count(*) FROM lake.quarantine")[0][0]
     assert (n_rows, n_q) == (stats.records_loaded, stats.records_quarantined)
+
+
+def test_files_are_written_in_the_lake_layout_and_prune(toy, toy_lake, tmp_path):
+    # each batch's good records become Parquet files in the table's event_date=...
+    # folders, registered with the lake: the lake knows every file on disk, each
+    # file's partition, and a one-day query reads that day's files only
+    f = tmp_path / "days.log"
+    f.write_text("".join(f"2024-01-0{1 + i % 3}T00:00:00Z {i}\n" for i in range(300)) + "nope\n")
+    stats = ingest_lines(toy_lake, toy, [str(f)])
+    assert (stats.records_loaded, stats.records_quarantined) == (300, 1)
+    on_disk = data_files_on_disk(toy_lake)
+    assert on_disk == data_files_in_lake(toy_lake)
+    assert sorted({p.split("/")[2] for p in on_disk}) == ["event_date=2024-01-01", "event_date=2024-01-02", "event_date=2024-01-03"]
+    assert rows(toy_lake, "SELECT CAST(event_date AS VARCHAR), count(*), sum(value) FROM lake.toy_logs GROUP BY 1 ORDER BY 1") == [
+        ("2024-01-01", 100, sum(range(0, 300, 3))), ("2024-01-02", 100, sum(range(1, 300, 3))), ("2024-01-03", 100, sum(range(2, 300, 3))),
+    ]
+    plan = "\n".join(r[1] for r in rows(toy_lake, "EXPLAIN ANALYZE SELECT count(*) FROM lake.toy_logs WHERE event_date = DATE '2024-01-02'"))
+    assert "Total Files Read: 1" in plan
+    assert quarantine_rows(toy_lake) == [("days.log", "line 301", "ts nope is not a timestamp", "nope")]
+
+
+def test_a_table_partitioned_otherwise_is_still_loaded(toy, toy_lake, tmp_path):
+    # an operator re-partitioned the table by month: the batches go in by INSERT, and
+    # DuckLake writes them in its own month folders
+    f = tmp_path / "a.log"
+    f.write_text("2024-01-01T00:00:00Z 1\nbad 2\n2024-02-01T00:00:00Z 3\n")
+    con = toy_lake.connect(create=True)
+    try:
+        toy_lake.ensure_tables(con, ["toy_logs"])
+        con.execute("ALTER TABLE lake.toy_logs SET PARTITIONED BY (month(event_date))")
+    finally:
+        con.close()
+    stats = ingest_lines(toy_lake, toy, [str(f)])
+    assert (stats.records_loaded, stats.records_quarantined) == (2, 1)
+    assert table_rows(toy_lake) == [
+        ("a.log", 1, 1, "2024-01-01", "2024-01-01T00:00:00Z 1"), ("a.log", 3, 3, "2024-02-01", "2024-02-01T00:00:00Z 3"),
+    ]
+    assert quarantine_rows(toy_lake) == [("a.log", "line 2", "ts bad is not a timestamp", "bad 2")]
+    assert not any("event_date=" in p for p in data_files_on_disk(toy_lake))

@@ -25,21 +25,26 @@ rows alone."""
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import os
 import queue
 import shutil
 import threading
 import time
+import uuid
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
 from ..lake import Lake
+from ..engines.duckdb import connect
 from ..lake.catalog import ALIAS
 from ..lake.tenancy import TENANT_COLUMN, add_tenant_column, has_tenant_column, tenant_rows, tenant_stamp
 from .base import PROBLEMS_KEPT, RAW_PREFIX_LIMIT, IngestStats, Quarantined, ingest_run, record_objects, record_quarantine, utcnow
@@ -52,6 +57,7 @@ HEAD_LINES = 8  # lines of a file given to detect_format
 PREFETCH = 8  # objects fetched ahead (S3 downloads run in parallel)
 QUEUE_DEPTH = 4  # blocks of lines waiting for the parser
 FILE_SHIFT = 40  # line numbers stay below 2**40; the bits above carry the object's number in a batch
+WRITERS = max(1, min(4, os.cpu_count() or 1))  # batches parsed and written to Parquet at once
 
 
 # The rejected lines of a batch (the temp table `norm`) into quarantine; parameters:
@@ -395,16 +401,17 @@ class LineIngest:
     # -- running --------------------------------------------------------------
     def run(self) -> IngestStats:
         with ingest_run(self.lake, self.stats, [self.logtype.table.name]) as (con, spool):
-            con.execute(f"SET temp_directory = '{str(spool).replace(chr(39), chr(39) * 2)}'")
+            con.execute(f"SET temp_directory = '{_sql_str(str(spool))}'")
             con.execute("SET preserve_insertion_order = false")
             objects = self.plan(self._known(con))
             self.on_total(len(objects), sum(o.size for o in objects))
+            writer = _ParquetWriter.for_table(self.lake, con, self.logtype, self.tenant_id, spool)
             items: queue.Queue = queue.Queue(maxsize=QUEUE_DEPTH)
             stop = threading.Event()
             reader = threading.Thread(target=self._read_all, args=(objects, spool, items, stop), daemon=True)
             reader.start()
             try:
-                self._consume(con, items)
+                self._consume(con, items, writer)
             finally:
                 stop.set()
                 while reader.is_alive():  # unblock a reader waiting on a full queue
@@ -413,6 +420,8 @@ class LineIngest:
                     except queue.Empty:
                         pass
                 reader.join()
+                if writer is not None:
+                    writer.close()
         return self.stats
 
     def _read_all(self, objects: list[SourceObject], spool: Path, items: queue.Queue, stop: threading.Event) -> None:
@@ -450,44 +459,84 @@ class LineIngest:
         except BaseException as exc:  # handed to the main thread, which raises it
             put(exc)
 
-    def _consume(self, con, items: queue.Queue) -> None:
-        pending = _Pending()
-        while True:
-            item = items.get()
-            if item is None:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            pending.states[item.state.index] = item.state
-            if isinstance(item, _Lines):
-                pending.items.append(item)
-                pending.nbytes += item.nbytes
-            elif isinstance(item, _Problems):
-                pending.problems.extend(item.items)
-                item.state.quarantined += len(item.items)
-            elif isinstance(item, _Done):
-                # the object ends in this batch: not before (the reader runs ahead of the
-                # commits, so its own progress does not say which batch holds the end)
-                pending.ended.add(item.state.index)
-            if pending.nbytes >= self.batch_bytes:
-                self._commit(con, pending)
-                pending = _Pending()
-        if pending.states:
-            self._commit(con, pending)
+    def _consume(self, con, items: queue.Queue, writer: _ParquetWriter | None) -> None:
+        """Cut the reader's items into batches and load each. With a Parquet writer,
+        up to WRITERS batches are parsed and written at once while the earlier ones
+        commit, in order; if anything fails, the files of every batch not committed
+        are removed."""
+        inflight: collections.deque[tuple[_Pending, dt.datetime, Future]] = collections.deque()
+
+        def load(pending: _Pending) -> None:
+            now = self._stamp()
+            if writer is None:
+                self._commit(con, pending, now)
+                return
+            inflight.append((pending, now, writer.submit(self._parts(pending), now)))
+            while len(inflight) > WRITERS:
+                commit_first()
+
+        def commit_first() -> None:  # taken off only once committed
+            self._commit(con, *inflight[0])
+            inflight.popleft()
+
+        try:
+            pending = _Pending()
+            while True:
+                item = items.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                pending.states[item.state.index] = item.state
+                if isinstance(item, _Lines):
+                    pending.items.append(item)
+                    pending.nbytes += item.nbytes
+                elif isinstance(item, _Problems):
+                    pending.problems.extend(item.items)
+                    item.state.quarantined += len(item.items)
+                elif isinstance(item, _Done):
+                    # the object ends in this batch: not before (the reader runs ahead of the
+                    # commits, so its own progress does not say which batch holds the end)
+                    pending.ended.add(item.state.index)
+                if pending.nbytes >= self.batch_bytes:
+                    load(pending)
+                    pending = _Pending()
+            if pending.states:
+                load(pending)
+            while inflight:
+                commit_first()
+        finally:
+            for _, _, future in inflight:  # not committed: their files go
+                future.cancel()
+                try:
+                    future.result().remove()
+                except BaseException:  # cancelled, or failed (a failed write removes its own files)
+                    pass
 
     # -- one commit -----------------------------------------------------------
-    def _batch_files(self, con, pending: _Pending) -> dict[str, int]:
-        """Number the batch's objects (table `batch_files`): staged lines carry the
-        number in the high bits of line_no (FILE_SHIFT), not the URI."""
+    def _parts(self, pending: _Pending) -> _Parts:
+        """The batch's lines as one Arrow table per file format, for the parse SQL.
+        line_no goes through the parse untouched, so it carries the object's number in
+        its high bits (FILE_SHIFT; `files` numbers the URIs): no URI is copied per row."""
         files: dict[str, int] = {}
+        by_fmt: dict[str | None, list[_Lines]] = {}
         for it in pending.items:
             files.setdefault(it.state.obj.uri, len(files))
-        con.execute("CREATE OR REPLACE TEMP TABLE batch_files (file_no INTEGER, source_object VARCHAR)")
-        if files:
-            con.register("batch_files_arrow", pa.table({"file_no": pa.array(list(files.values()), pa.int32()), "source_object": list(files)}))
-            con.execute("INSERT INTO batch_files SELECT * FROM batch_files_arrow")
-            con.unregister("batch_files_arrow")
-        return files
+            by_fmt.setdefault(it.fmt, []).append(it)
+        tables = [
+            (fmt, pa.table({
+                "source_object": pa.chunked_array([  # the parse SQL passes it on; the load takes batch_files'
+                    pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(g.line), np.int32)), pa.array([g.state.obj.uri]))
+                    for g in group
+                ]),
+                "line_no": pa.chunked_array([
+                    pa.array(np.asarray(g.line_no) + (files[g.state.obj.uri] << FILE_SHIFT), pa.int64()) for g in group
+                ]),
+                "line": pa.chunked_array([g.line for g in group]),
+            }))
+            for fmt, group in by_fmt.items()
+        ]
+        return _Parts(files, tables)
 
     def _stamp(self) -> dt.datetime:
         """The batch's ingested_at: later than any earlier batch's of this run, so the
@@ -498,79 +547,55 @@ class LineIngest:
         self._last_stamp = now
         return now
 
-    def _load_stage(self, con, group: list[_Lines], fmt: str | None, files: dict[str, int], now: dt.datetime, stamp) -> None:
-        """Parse the lines of one format straight into the table (one INSERT: the good
-        records). Lines it did not load are parsed again, alone, with their reason, into
-        the temp table `norm` (source_object, line_no, raw_line, reason)."""
-        wanted = self.logtype.columns_for(fmt)
-        cols = [c for c in self._columns if wanted is None or c in wanted]
-        n_lines = sum(len(g.line) for g in group)
-        # line_no goes through the parse SQL untouched, so it carries the object's
-        # number in its high bits: no URI string is copied per row
-        batch = pa.table({
-            "source_object": pa.chunked_array([
-                pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(g.line), np.int32)), pa.array([g.state.obj.uri]))
-                for g in group
-            ]),
-            "line_no": pa.chunked_array([
-                pa.array(np.asarray(g.line_no) + (files[g.state.obj.uri] << FILE_SHIFT), pa.int64()) for g in group
-            ]),
-            "line": pa.chunked_array([g.line for g in group]),
-        })
-        parse = self.logtype.parse_sql(fmt)
-        col_list = ", ".join(f'"{c}"' for c in cols)
-        fmt_col, fmt_val, fmt_arg = (
-            (f', "{FORMAT_COLUMN[0]}"', ", ?", [fmt]) if self.logtype.has_format else ("", "", [])
-        )
-        select = ", ".join(f'p."{c}"' for c in cols)
-        line_mask = (1 << FILE_SHIFT) - 1
-        con.register("batch_lines", batch)
+    def _insert_stage(self, con, parts: _Parts, now: dt.datetime, stamp) -> pa.Table:
+        """The load of a table whose partitioning is not the plain event date (no
+        Parquet writer): parse the lines of each format straight into the table, inside
+        the commit (one INSERT: the good records). Returns the lines it did not load,
+        found by the batch's ingested_at stamp, with their reasons."""
+        _register_files(con, parts.files)
+        rejected = []
         try:
-            loaded = con.execute(
-                f'INSERT INTO {self.table} ({col_list}, "source_object", "line_no", "raw_line"{fmt_col}, "ingested_at"{stamp.column_sql}) '
-                f"SELECT {select}, f.source_object, p.line_no & {line_mask}, p.line{fmt_val}, ?{stamp.value_sql} "
-                f"FROM (WITH lines AS (SELECT * FROM batch_lines) SELECT * FROM ({parse})) p "
-                f"JOIN batch_files f ON f.file_no = CAST(p.line_no >> {FILE_SHIFT} AS INTEGER) "
-                "WHERE p.reason IS NULL AND p.event_date IS NOT NULL",
-                fmt_arg + [now, *stamp.values],
-            ).fetchall()[0][0]
-            if loaded == n_lines:
-                return
-            # the lines not loaded (few): the batch's lines less the rows written with its stamp
-            written = con.execute(
-                f"SELECT (CAST(b.file_no AS BIGINT) << {FILE_SHIFT}) + t.line_no AS line_no FROM {self.table} t "
-                "JOIN batch_files b USING (source_object) WHERE t.ingested_at = ?",
-                [now],
-            ).fetchnumpy()["line_no"]
-            keys = batch.column("line_no").to_numpy()
-            rejected = batch.filter(pa.array(~np.isin(keys, written)))
-            con.register("rejected_lines", rejected)
-            try:
-                con.execute(
-                    f"INSERT INTO norm SELECT f.source_object, p.line_no & {line_mask}, p.line, coalesce(p.reason, 'record has no date') "
-                    f"FROM (WITH lines AS (SELECT * FROM rejected_lines) SELECT * FROM ({parse})) p "
-                    f"JOIN batch_files f ON f.file_no = CAST(p.line_no >> {FILE_SHIFT} AS INTEGER)"
+            for fmt, batch in parts.tables:
+                wanted = self.logtype.columns_for(fmt)
+                cols = [c for c in self._columns if wanted is None or c in wanted]
+                parse = self.logtype.parse_sql(fmt)
+                col_list = ", ".join(f'"{c}"' for c in cols)
+                fmt_col, fmt_val, fmt_arg = (
+                    (f', "{FORMAT_COLUMN[0]}"', ", ?", [fmt]) if self.logtype.has_format else ("", "", [])
                 )
-            finally:
-                con.unregister("rejected_lines")
+                select = ", ".join(f'p."{c}"' for c in cols)
+                con.register("batch_lines", batch)
+                try:
+                    loaded = con.execute(
+                        f'INSERT INTO {self.table} ({col_list}, "source_object", "line_no", "raw_line"{fmt_col}, "ingested_at"{stamp.column_sql}) '
+                        f"SELECT {select}, f.source_object, p.line_no & {LINE_MASK}, p.line{fmt_val}, ?{stamp.value_sql} "
+                        f"FROM ({_parsed(parse)}) p JOIN batch_files f ON f.file_no = CAST(p.line_no >> {FILE_SHIFT} AS INTEGER) "
+                        "WHERE p.reason IS NULL AND p.event_date IS NOT NULL",
+                        fmt_arg + [now, *stamp.values],
+                    ).fetchall()[0][0]
+                    if loaded < batch.num_rows:
+                        written = con.execute(
+                            f"SELECT (CAST(b.file_no AS BIGINT) << {FILE_SHIFT}) + t.line_no AS line_no FROM {self.table} t "
+                            "JOIN batch_files b USING (source_object) WHERE t.ingested_at = ?",
+                            [now],
+                        ).fetchnumpy()["line_no"]
+                        rejected.append(_rejected_lines(con, parse, batch, written))
+                finally:
+                    con.unregister("batch_lines")
         finally:
-            con.unregister("batch_lines")
+            con.unregister("batch_files")
+        return pa.concat_tables(rejected) if rejected else NO_REJECTS
 
-    def _commit(self, con, pending: _Pending) -> None:
-        """Load one batch in one transaction: the records, the quarantined lines and the
-        objects' marks (complete: the object ended in this batch; else partial)."""
-        files = self._batch_files(con, pending)
-        by_fmt: dict[str | None, list[_Lines]] = {}
+    def _commit(self, con, pending: _Pending, now: dt.datetime, write: Future | None = None) -> None:
+        """Load one batch in one transaction: the records (the files its write made,
+        or an INSERT), the quarantined lines and the objects' marks (complete: the
+        object ended in this batch; else partial)."""
+        written: _Written | None = write.result() if write is not None else None
         lines_in: dict[str, int] = {}
         for it in pending.items:
-            by_fmt.setdefault(it.fmt, []).append(it)
             lines_in[it.state.obj.uri] = lines_in.get(it.state.obj.uri, 0) + len(it.line)
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE norm (source_object VARCHAR, line_no BIGINT, raw_line VARCHAR, reason VARCHAR)"
-        )
         states = list(pending.states.values())
         first_time = [s for s in states if not s.committed and s.obj.uri in self._reread]
-        now = self._stamp()
         stamp = tenant_stamp(self.tenant_id)
         if first_time:  # the tenant's own old rows of a re-read object (not another tenant's)
             mine, mine_args = tenant_rows(con, self.logtype.table.name, self.tenant_id)
@@ -580,16 +605,26 @@ class LineIngest:
                 con.execute(f"DELETE FROM {self.table} WHERE source_object = ? AND {mine}", [s.obj.uri, *mine_args])
                 con.execute(f"DELETE FROM {ALIAS}.quarantine WHERE source = ? AND source_object = ? AND {q_mine}",
                             [self.logtype.name, s.obj.uri, *q_args])
-            for fmt, group in by_fmt.items():
-                self._load_stage(con, group, fmt, files, now, stamp)
-            rejected = {u: q for u, q in con.execute("SELECT source_object, count(*) FROM norm GROUP BY 1").fetchall()}
-            n_bad = sum(rejected.values())
-            bad = con.execute(
-                "SELECT source_object, line_no, reason FROM norm ORDER BY 1, 2 LIMIT ?", [PROBLEMS_KEPT]
-            ).fetchall() if n_bad else []
+            if written is None:
+                norm = self._insert_stage(con, self._parts(pending), now, stamp)
+            else:
+                for path in written.paths:  # DuckLake reads the partition from the event_date=... folder
+                    con.execute(
+                        "CALL ducklake_add_data_files(?, ?, ?, schema => ?, allow_missing => true)",
+                        [ALIAS, self.logtype.table.name, path, self.lake.schema],
+                    )
+                norm = written.rejected
+            rejected = dict(zip(*_per_object(norm)))
+            n_bad = norm.num_rows
+            kept = norm.sort_by([("source_object", "ascending"), ("line_no", "ascending")]).slice(0, PROBLEMS_KEPT)
+            bad = list(zip(*(kept.column(c).to_pylist() for c in ("source_object", "line_no", "reason"))))
             if n_bad:
-                con.execute(QUARANTINE_REJECTED.format(tenant_column=stamp.column_sql, tenant_value=stamp.value_sql),
-                            [self.logtype.name, self.stats.run_id, now, *stamp.values])
+                con.register("norm", norm)
+                try:
+                    con.execute(QUARANTINE_REJECTED.format(tenant_column=stamp.column_sql, tenant_value=stamp.value_sql),
+                                [self.logtype.name, self.stats.run_id, now, *stamp.values])
+                finally:
+                    con.unregister("norm")
             record_quarantine(con, self.logtype.name, self.stats.run_id, pending.problems, self.tenant_id)
             per_file = {u: (n, rejected.get(u, 0)) for u, n in lines_in.items()}
             marks = []
@@ -604,7 +639,8 @@ class LineIngest:
                     continue
                 marks.append((s.obj.uri, s.obj.size, s.obj.version, status, s.records, s_loaded, 0, s_q))
             record_objects(con, self.logtype.name, self.stats.run_id, marks, self.tenant_id)
-        con.execute("DROP TABLE norm")
+        if written is not None:
+            written.committed = True  # the lake's now
         # counts, once the commit has succeeded
         st = self.stats
         n_rows = sum(n for n, _ in per_file.values())
@@ -629,6 +665,208 @@ class LineIngest:
                 done_bytes += s.obj.size
         if done_files:
             self.on_progress(done_files, done_bytes)
+
+
+# -- the parse and write of a batch, off the committing thread --------------------------
+
+
+LINE_MASK = (1 << FILE_SHIFT) - 1
+NO_REJECTS = pa.table({"source_object": pa.array([], pa.string()), "line_no": pa.array([], pa.int64()),
+                       "raw_line": pa.array([], pa.string()), "reason": pa.array([], pa.string())})
+
+
+def _sql_str(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def _parsed(parse: str) -> str:
+    """The parse SQL over the registered Arrow table `batch_lines` (line_no, line)."""
+    return f"WITH lines AS (SELECT * FROM batch_lines) SELECT * FROM ({parse})"
+
+
+def _register_files(con: duckdb.DuckDBPyConnection, files: dict[str, int]) -> None:
+    """The batch's objects by number, as `batch_files` (file_no, source_object)."""
+    con.register("batch_files", pa.table({
+        "file_no": pa.array(list(files.values()), pa.int32()), "source_object": pa.array(list(files), pa.string()),
+    }))
+
+
+def _rejected_lines(con: duckdb.DuckDBPyConnection, parse: str, batch: pa.Table, written: np.ndarray) -> pa.Table:
+    """The lines of `batch` (registered as batch_lines) whose keys are not in
+    `written`, parsed again, alone, for their reasons: (source_object, line_no,
+    raw_line, reason)."""
+    keys = batch.column("line_no").to_numpy()
+    con.register("batch_lines", batch.filter(pa.array(~np.isin(keys, written))))
+    return con.execute(
+        f"SELECT f.source_object, p.line_no & {LINE_MASK} AS line_no, p.line AS raw_line, coalesce(p.reason, 'record has no date') AS reason "
+        f"FROM ({_parsed(parse)}) p JOIN batch_files f ON f.file_no = CAST(p.line_no >> {FILE_SHIFT} AS INTEGER)"
+    ).to_arrow_table()
+
+
+def _per_object(norm: pa.Table) -> tuple[list, list]:
+    """Rejected lines per object: (objects, counts)."""
+    if not norm.num_rows:
+        return [], []
+    counts = norm.column("source_object").value_counts()
+    return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+
+
+@dataclass
+class _Parts:
+    files: dict[str, int]  # the batch's objects, numbered
+    tables: list[tuple[str | None, pa.Table]]  # (format, lines: line_no with the object's number, line)
+
+
+@dataclass
+class _Written:
+    """What one batch's write made: its Parquet files (not yet in the lake) and the
+    lines it did not load, with their reasons."""
+
+    paths: list[str]
+    rejected: pa.Table
+    committed: bool = False
+
+    def remove(self) -> None:
+        if self.committed:
+            return
+        for p in self.paths:
+            Path(p).unlink(missing_ok=True)
+
+
+class _ParquetWriter:
+    """Parses batches of lines and writes their good records as Parquet files into
+    the table's folder, in the layout DuckLake itself writes (event_date=.../), on
+    WRITERS threads, each with its own DuckDB connection and no lake attached. The
+    commit then registers a batch's files with ducklake_add_data_files, which takes
+    each file's partition value from its folder and its statistics from its footer,
+    so queries prune them like the files DuckLake writes. Batches no longer wait for
+    each other's commits, and the parse and writes of several overlap."""
+
+    def __init__(self, folder: Path, logtype: LineLog, types: dict[str, str], tenant_id: str | None, spool: Path,
+                 memory_limit: str | None):
+        self.folder = folder
+        self.logtype = logtype
+        self.types = types
+        self.tenant_id = tenant_id
+        self.spool = spool
+        self.memory_limit = memory_limit
+        self._pool = ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="parquet-writer")
+        self._local = threading.local()
+        self._cons: list[duckdb.DuckDBPyConnection] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_table(cls, lake: Lake, con: duckdb.DuckDBPyConnection, logtype: LineLog, tenant_id: str | None,
+                  spool: Path) -> _ParquetWriter | None:
+        """A writer for the table, or None when its partitioning is no longer the plain
+        event date (an operator changed it): files in event_date=... folders would not
+        match, and the batches are INSERTed instead."""
+        meta = f"__ducklake_metadata_{ALIAS}"
+        row = con.execute(
+            f"SELECT t.table_id, t.path, t.path_is_relative, s.path, s.path_is_relative FROM {meta}.ducklake_table t "
+            f"JOIN {meta}.ducklake_schema s ON s.schema_id = t.schema_id AND s.end_snapshot IS NULL "
+            "WHERE t.end_snapshot IS NULL AND t.table_name = ? AND s.schema_name = ?",
+            [logtype.table.name, lake.schema],
+        ).fetchone()
+        if row is None:
+            return None
+        table_id, t_path, t_rel, s_path, s_rel = row
+        partition = con.execute(
+            f"SELECT c.column_name, p.transform FROM {meta}.ducklake_partition_info i "
+            f"JOIN {meta}.ducklake_partition_column p ON p.partition_id = i.partition_id AND p.table_id = i.table_id "
+            f"JOIN {meta}.ducklake_column c ON c.column_id = p.column_id AND c.table_id = p.table_id AND c.end_snapshot IS NULL "
+            "WHERE i.table_id = ? AND i.end_snapshot IS NULL ORDER BY p.partition_key_index",
+            [table_id],
+        ).fetchall()
+        if partition != [("event_date", "identity")]:
+            return None
+        folder = Path(s_path) if not s_rel else lake.data_path / s_path
+        folder = Path(t_path) if not t_rel else folder / t_path
+        types = dict(con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = ? AND table_schema = ? "
+            "AND table_name = ?",
+            [ALIAS, lake.schema, logtype.table.name],
+        ).fetchall())
+        return cls(folder, logtype, types, tenant_id, spool, lake.memory_limit)
+
+    def submit(self, parts: _Parts, now: dt.datetime) -> Future:
+        return self._pool.submit(self._write, parts, now)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for c in self._cons:
+            c.close()
+        self._cons.clear()
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        c = getattr(self._local, "con", None)
+        if c is None:
+            c = connect(threads=1, memory_limit=self.memory_limit)
+            c.execute(f"SET temp_directory = '{_sql_str(str(self.spool))}'")
+            c.execute("SET preserve_insertion_order = false")
+            self._local.con = c
+            with self._lock:
+                self._cons.append(c)
+        return c
+
+    def _select(self, fmt: str | None) -> tuple[str, list]:
+        """The COPY's SELECT list, each column cast to the table's type, and its
+        parameters (the format, the stamp, the tenant)."""
+        wanted = self.logtype.columns_for(fmt)
+        cols = [c for c in parsed_columns(self.logtype) if wanted is None or c in wanted]
+        t = self.types
+        items = [f'CAST(p."{c}" AS {t[c]}) AS "{c}"' for c in cols]
+        items += ["f.source_object", f"p.line_no & {LINE_MASK} AS line_no", "p.line AS raw_line"]
+        args: list = []
+        if self.logtype.has_format:
+            items.append(f'CAST(? AS {t[FORMAT_COLUMN[0]]}) AS "{FORMAT_COLUMN[0]}"')
+            args.append(fmt)
+        items.append(f"CAST(? AS {t['ingested_at']}) AS ingested_at")
+        args.append(None)  # the stamp, filled in per batch
+        for col, value in zip(*tenant_stamp(self.tenant_id)):
+            items.append(f'CAST(? AS {t[col]}) AS "{col}"')
+            args.append(value)
+        return ", ".join(items), args
+
+    def _write(self, parts: _Parts, now: dt.datetime) -> _Written:
+        w = self._connection()
+        tag = uuid.uuid4().hex[:16]
+        paths: list[str] = []
+        rejected = []
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            _register_files(w, parts.files)
+            for fmt, batch in parts.tables:
+                parse = self.logtype.parse_sql(fmt)
+                select, args = self._select(fmt)
+                args = [now if a is None else a for a in args]
+                w.register("batch_lines", batch)
+                try:
+                    n, files = w.execute(
+                        f"COPY (SELECT {select} FROM ({_parsed(parse)}) p "
+                        f"JOIN batch_files f ON f.file_no = CAST(p.line_no >> {FILE_SHIFT} AS INTEGER) "
+                        "WHERE p.reason IS NULL AND p.event_date IS NOT NULL) "
+                        f"TO '{_sql_str(str(self.folder))}' (FORMAT parquet, PARTITION_BY (event_date), WRITE_PARTITION_COLUMNS true, "
+                        f"FILENAME_PATTERN 'ducklake-{{uuid}}-{tag}', APPEND, RETURN_FILES true)",
+                        args,
+                    ).fetchone()
+                    paths += files
+                    if n < batch.num_rows:
+                        written = w.execute(
+                            f"SELECT (CAST(b.file_no AS BIGINT) << {FILE_SHIFT}) + t.line_no AS line_no FROM read_parquet(?) t "
+                            "JOIN batch_files b USING (source_object)",
+                            [files],
+                        ).fetchnumpy()["line_no"] if files else np.array([], np.int64)
+                        rejected.append(_rejected_lines(w, parse, batch, written))
+                finally:
+                    w.unregister("batch_lines")
+            w.unregister("batch_files")
+        except BaseException:
+            _Written(paths, NO_REJECTS).remove()
+            for p in self.folder.glob(f"*/ducklake-*-{tag}.parquet"):  # a COPY that failed part way
+                p.unlink(missing_ok=True)
+            raise
+        return _Written(paths, pa.concat_tables(rejected) if rejected else NO_REJECTS)
 
 
 def ingest_lines(lake: Lake, logtype: LineLog | str, locations: Iterable[str], **options) -> IngestStats:
@@ -678,7 +916,7 @@ def reparse(lake: Lake, logtype: LineLog | str) -> ReparseStats:
         try:
             lake.ensure_tables(con, [logtype.table.name])
             spool = lake.spool_dir()
-            con.execute(f"SET temp_directory = '{str(spool).replace(chr(39), chr(39) * 2)}'")
+            con.execute(f"SET temp_directory = '{_sql_str(str(spool))}'")
             fmts: list[str | None] = (
                 [f for (f,) in con.execute(f"SELECT DISTINCT {FORMAT_COLUMN[0]} FROM {table}").fetchall()]
                 if logtype.has_format else [None]
