@@ -798,16 +798,20 @@ class _ParquetWriter:
             c.close()
         self._cons.clear()
 
-    def _connection(self) -> duckdb.DuckDBPyConnection:
+    def _connection(self) -> tuple[duckdb.DuckDBPyConnection, Path]:
+        """This thread's connection and scratch folder."""
         c = getattr(self._local, "con", None)
         if c is None:
             c = connect(threads=1, memory_limit=self.memory_limit)
-            c.execute(f"SET temp_directory = '{_sql_str(str(self.spool))}'")
-            c.execute("SET preserve_insertion_order = false")
-            self._local.con = c
             with self._lock:
                 self._cons.append(c)
-        return c
+                # each database spills to its own folder: two sharing one overwrite each other's files
+                spill = self.spool / f"writer-{len(self._cons)}"
+            spill.mkdir(exist_ok=True)
+            c.execute(f"SET temp_directory = '{_sql_str(str(spill))}'")
+            c.execute("SET preserve_insertion_order = false")
+            self._local.con, self._local.scratch = c, spill
+        return c, self._local.scratch
 
     def _select(self, fmt: str | None) -> tuple[str, list]:
         """The COPY's SELECT list, each column cast to the table's type, and its
@@ -829,44 +833,82 @@ class _ParquetWriter:
         return ", ".join(items), args
 
     def _write(self, parts: _Parts, now: dt.datetime) -> _Written:
-        w = self._connection()
-        tag = uuid.uuid4().hex[:16]
+        """Parse one batch and write its good records: one Parquet file per format,
+        written in this writer's scratch folder and moved into the table's folder of
+        its day (a batch's lines are in delivery order, so nearly always of one day;
+        one across days is split into one file per day)."""
+        w, scratch = self._connection()
         paths: list[str] = []
         rejected = []
-        self.folder.mkdir(parents=True, exist_ok=True)
         try:
             _register_files(w, parts.files)
             for fmt, batch in parts.tables:
                 parse = self.logtype.parse_sql(fmt)
                 select, args = self._select(fmt)
                 args = [now if a is None else a for a in args]
+                tmp = scratch / f"ducklake-{uuid.uuid4()}.parquet"
+                paths.append(str(tmp))
                 w.register("batch_lines", batch)
                 try:
-                    n, files = w.execute(
+                    _, n, _, _, stats, _ = w.execute(
                         f"COPY (SELECT {select} FROM ({_parsed(parse)}) p "
                         f"JOIN batch_files f ON f.file_no = CAST(p.line_no >> {FILE_SHIFT} AS INTEGER) "
                         "WHERE p.reason IS NULL AND p.event_date IS NOT NULL) "
-                        f"TO '{_sql_str(str(self.folder))}' (FORMAT parquet, PARTITION_BY (event_date), WRITE_PARTITION_COLUMNS true, "
-                        f"FILENAME_PATTERN 'ducklake-{{uuid}}-{tag}', APPEND, RETURN_FILES true)",
+                        f"TO '{_sql_str(str(tmp))}' (FORMAT parquet, RETURN_STATS true)",
                         args,
                     ).fetchone()
-                    paths += files
                     if n < batch.num_rows:
                         written = w.execute(
                             f"SELECT (CAST(b.file_no AS BIGINT) << {FILE_SHIFT}) + t.line_no AS line_no FROM read_parquet(?) t "
                             "JOIN batch_files b USING (source_object)",
-                            [files],
-                        ).fetchnumpy()["line_no"] if files else np.array([], np.int64)
+                            [str(tmp)],
+                        ).fetchnumpy()["line_no"]
                         rejected.append(_rejected_lines(w, parse, batch, written))
                 finally:
                     w.unregister("batch_lines")
+                paths.pop()
+                paths += self._place(w, tmp, n, stats)
             w.unregister("batch_files")
         except BaseException:
             _Written(paths, NO_REJECTS).remove()
-            for p in self.folder.glob(f"*/ducklake-*-{tag}.parquet"):  # a COPY that failed part way
-                p.unlink(missing_ok=True)
             raise
         return _Written(paths, pa.concat_tables(rejected) if rejected else NO_REJECTS)
+
+    def _place(self, w: duckdb.DuckDBPyConnection, tmp: Path, n: int, stats: dict) -> list[str]:
+        """Move a written file into the table's event_date=... folder of its day (the
+        layout DuckLake writes, from which it reads the file's partition), or split it
+        into one file per day when it holds several; returns the files placed."""
+        try:
+            if n == 0:
+                return []
+            day = stats.get('"event_date"') or stats["event_date"]
+            if day["min"] == day["max"]:
+                dest = self.folder / f"event_date={day['min']}" / tmp.name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(tmp, dest)
+                return [str(dest)]
+            split = tmp.with_suffix("")
+            try:
+                _, files = w.execute(
+                    f"COPY (SELECT * FROM read_parquet('{_sql_str(str(tmp))}')) TO '{_sql_str(str(split))}' "
+                    "(FORMAT parquet, PARTITION_BY (event_date), WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'ducklake-{uuid}', "
+                    "RETURN_FILES true)"
+                ).fetchone()
+                placed: list[str] = []
+                try:
+                    for f in files:
+                        dest = self.folder / Path(f).relative_to(split)
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.move(f, dest)
+                        placed.append(str(dest))
+                except BaseException:
+                    _Written(placed, NO_REJECTS).remove()
+                    raise
+                return placed
+            finally:
+                shutil.rmtree(split, ignore_errors=True)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def ingest_lines(lake: Lake, logtype: LineLog | str, locations: Iterable[str], **options) -> IngestStats:
