@@ -58,6 +58,7 @@ PREFETCH = 8  # objects fetched ahead (S3 downloads run in parallel)
 QUEUE_DEPTH = 4  # blocks of lines waiting for the parser
 FILE_SHIFT = 40  # line numbers stay below 2**40; the bits above carry the object's number in a batch
 WRITERS = max(1, min(4, os.cpu_count() or 1))  # batches parsed and written to Parquet at once
+COMMIT_BATCHES = 2  # written batches per commit (the writers go on with later ones meanwhile)
 
 
 # The rejected lines of a batch (the temp table `norm`) into quarantine; parameters:
@@ -324,6 +325,20 @@ class _Pending:
     states: dict[int, _Obj] = field(default_factory=dict)  # objects with something in this batch
     ended: set[int] = field(default_factory=set)  # objects whose end the reader reached by this batch's last item
 
+    @staticmethod
+    def merged(batches: list[_Pending]) -> _Pending:
+        """Consecutive batches as one."""
+        if len(batches) == 1:
+            return batches[0]
+        out = _Pending()
+        for b in batches:
+            out.items += b.items
+            out.problems += b.problems
+            out.nbytes += b.nbytes
+            out.states.update(b.states)
+            out.ended |= b.ended
+        return out
+
 
 class LineIngest:
     """One `eventlake ingest <type>` run over one or more locations."""
@@ -462,8 +477,9 @@ class LineIngest:
     def _consume(self, con, items: queue.Queue, writer: _ParquetWriter | None) -> None:
         """Cut the reader's items into batches and load each. With a Parquet writer,
         up to WRITERS batches are parsed and written at once while the earlier ones
-        commit, in order; if anything fails, the files of every batch not committed
-        are removed."""
+        commit, in order (the first batch in flight together with the ones after it
+        already written: fewer, larger commits); if anything fails, the files of every
+        batch not committed are removed."""
         inflight: collections.deque[tuple[_Pending, dt.datetime, Future]] = collections.deque()
 
         def load(pending: _Pending) -> None:
@@ -472,12 +488,18 @@ class LineIngest:
                 self._commit(con, pending, now)
                 return
             inflight.append((pending, now, writer.submit(self._parts(pending), now)))
-            while len(inflight) > WRITERS:
-                commit_first()
+            while len(inflight) > WRITERS + COMMIT_BATCHES - 1:
+                commit_ready(COMMIT_BATCHES)
 
-        def commit_first() -> None:  # taken off only once committed
-            self._commit(con, *inflight[0])
-            inflight.popleft()
+        def commit_ready(at_least: int) -> None:  # taken off only once committed
+            n = min(at_least, len(inflight))
+            while n < len(inflight) and inflight[n][2].done():
+                n += 1
+            group = [inflight[i] for i in range(n)]
+            written = [future.result() for _, _, future in group]
+            self._commit(con, _Pending.merged([p for p, _, _ in group]), group[0][1], written)
+            for _ in group:
+                inflight.popleft()
 
         try:
             pending = _Pending()
@@ -504,7 +526,7 @@ class LineIngest:
             if pending.states:
                 load(pending)
             while inflight:
-                commit_first()
+                commit_ready(len(inflight))
         finally:
             for _, _, future in inflight:  # not committed: their files go
                 future.cancel()
@@ -586,11 +608,10 @@ class LineIngest:
             con.unregister("batch_files")
         return pa.concat_tables(rejected) if rejected else NO_REJECTS
 
-    def _commit(self, con, pending: _Pending, now: dt.datetime, write: Future | None = None) -> None:
-        """Load one batch in one transaction: the records (the files its write made,
+    def _commit(self, con, pending: _Pending, now: dt.datetime, written: list[_Written] | None = None) -> None:
+        """Load one batch in one transaction: the records (the files its writes made,
         or an INSERT), the quarantined lines and the objects' marks (complete: the
         object ended in this batch; else partial)."""
-        written: _Written | None = write.result() if write is not None else None
         lines_in: dict[str, int] = {}
         for it in pending.items:
             lines_in[it.state.obj.uri] = lines_in.get(it.state.obj.uri, 0) + len(it.line)
@@ -608,12 +629,12 @@ class LineIngest:
             if written is None:
                 norm = self._insert_stage(con, self._parts(pending), now, stamp)
             else:
-                for path in written.paths:  # DuckLake reads the partition from the event_date=... folder
+                for path in (p for w in written for p in w.paths):  # DuckLake reads the partition from the event_date=... folder
                     con.execute(
                         "CALL ducklake_add_data_files(?, ?, ?, schema => ?, allow_missing => true)",
                         [ALIAS, self.logtype.table.name, path, self.lake.schema],
                     )
-                norm = written.rejected
+                norm = pa.concat_tables([w.rejected for w in written])
             rejected = dict(zip(*_per_object(norm)))
             n_bad = norm.num_rows
             kept = norm.sort_by([("source_object", "ascending"), ("line_no", "ascending")]).slice(0, PROBLEMS_KEPT)
@@ -639,8 +660,8 @@ class LineIngest:
                     continue
                 marks.append((s.obj.uri, s.obj.size, s.obj.version, status, s.records, s_loaded, 0, s_q))
             record_objects(con, self.logtype.name, self.stats.run_id, marks, self.tenant_id)
-        if written is not None:
-            written.committed = True  # the lake's now
+        for w in written or ():
+            w.committed = True  # the lake's now
         # counts, once the commit has succeeded
         st = self.stats
         n_rows = sum(n for n, _ in per_file.values())
