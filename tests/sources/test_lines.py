@@ -180,7 +180,7 @@ def test_an_object_is_complete_only_with_the_batch_holding_its_end(toy, toy_lake
     monkeypatch.setattr(lines_mod, "BLOCK", 4096)
     monkeypatch.setattr(lines_mod, "QUEUE_DEPTH", 1000)
     job = LineIngest(toy_lake, toy, [str(f)])
-    job.batch_bytes = 20_000
+    job.batch_bytes = 4_000  # a dozen batches: a commit takes two or a few
     real_commit = power_cut_at_commit(monkeypatch, 2, pause_first=1.0)  # the reader reaches the end meanwhile
     with pytest.raises(RuntimeError, match="power cut"):
         job.run()
@@ -198,7 +198,7 @@ def test_crash_between_commits_is_completed_by_a_rerun(toy, toy_lake, tmp_path, 
     f.write_text("".join(f"2024-01-0{1 + i % 3}T00:00:00Z {i}\n" for i in range(3000)))
     monkeypatch.setattr(lines_mod, "BLOCK", 4096)
     job = LineIngest(toy_lake, toy, [str(f)])
-    job.batch_bytes = 20_000  # several commits for the one file
+    job.batch_bytes = 4_000  # several commits for the one file
     real_commit = power_cut_at_commit(monkeypatch, 3)
     with pytest.raises(RuntimeError, match="power cut"):
         job.run()
