@@ -4,12 +4,20 @@ CloudFront): `eventlake ingest <type> PATH_OR_S3_URI...`.
 A reader thread fetches each object (local, or downloaded from S3), gunzips it when
 it starts with the gzip magic, and cuts it into lines with numpy — no Python loop per
 line: each block becomes an Arrow array of lines with their 1-based line numbers. The
-main thread hands batches of those arrays to the type's parse SQL in DuckDB (all
-cores), and commits, in one DuckLake transaction per batch, the good records, the
-quarantined lines (with the reason) and the marks of the objects that are complete.
-The good records go from the parse straight into the table (one INSERT, nothing
-staged); the few lines it did not load are found by the batch's ingested_at stamp and
-parsed again, alone, for their reasons.
+main thread cuts those into batches and hands each to one of WRITERS writer threads,
+each with its own DuckDB connection (no lake attached): it runs the type's parse SQL
+and COPYs the good records, typed as the table's columns, to one Parquet file, which
+it moves into the table's folder of its day (event_date=.../, the layout DuckLake
+writes; a batch across days is split into one file per day); the few lines it did not
+write are found by reading the file's line numbers back, and parsed again, alone, for
+their reasons. The main thread commits the written batches in order, two at a time,
+each commit one DuckLake transaction: the files (ducklake_add_data_files, which takes
+each file's partition from its folder and its statistics from its footer, so queries
+prune them as usual), the quarantined lines and the marks of the objects that are
+complete. Batches are parsed and written in parallel and never wait for a commit; the
+files of batches not committed (an error, a crash of the commit) are removed. A table
+an operator re-partitioned otherwise is loaded the old way: one INSERT from the parse
+SQL per batch, inside the commit.
 
 An object is read again only when it is new or changed; before its first new rows
 are committed its old rows and quarantine entries are removed in the same commit, so
