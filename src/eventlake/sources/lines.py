@@ -14,8 +14,9 @@ their reasons. The main thread commits the written batches in order, two at a ti
 each commit one DuckLake transaction: the files (ducklake_add_data_files, which takes
 each file's partition from its folder and its statistics from its footer, so queries
 prune them as usual), the quarantined lines and the marks of the objects that are
-complete. Batches are parsed and written in parallel and never wait for a commit; the
-files of batches not committed (an error, a crash of the commit) are removed. A table
+complete. Batches are parsed and written in parallel and never wait for a commit; when
+the run fails, the files of the batches not committed are removed (a killed process
+leaves them, unreferenced, to `eventlake lake compact`, as any DuckLake writer). A table
 an operator re-partitioned otherwise is loaded the old way: one INSERT from the parse
 SQL per batch, inside the commit.
 
