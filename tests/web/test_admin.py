@@ -4,7 +4,7 @@ the demo lake (seed 7, 30 days ending today).
 What the demo's design fixes (src/eventlake/demo/world.py), in account 123456789012:
 idle authors priya (idle 70 days), gabe (75), iris (110) and hiro (never active), so
 idle in any window the 30 days of logs cover; fatima, an author active 1.5 times a week,
-whose last activity (seed 7) was 10 days before the end; readers kenji, lena, nina and
+whose last activity was 10 days before the end (any end date); readers kenji, lena, nina and
 umar who log in and never view a dashboard (group New-Joiners); dashboards ranked by
 popularity (Executive KPIs by carlos first, then Sales Pipeline); frozen dashboards
 nobody opens; and six datasets unused in the period (Clickstream raw, Legacy orders,

@@ -31,7 +31,10 @@ PEOPLE: tuple[tuple[str, str, str, str, float, int], ...] = (
     ("carlos", "AUTHOR", "federated", "active", 5.0, 0),
     ("dana", "AUTHOR", "federated", "active", 4.0, 0),
     ("ethan", "AUTHOR", "federated", "active", 3.0, 0),
-    ("fatima", "AUTHOR", "federated", "active", 1.5, 0),
+    # active 1.5 times a week until exactly 10 days before the end, whatever the end's
+    # weekday (the draws of each day depend on it): the console's inactivity window
+    # lists her as idle from 10 days on
+    ("fatima", "AUTHOR", "federated", "idle", 1.5, 10),
     ("gabe", "AUTHOR", "federated", "idle", 3.0, 75),
     ("hiro", "AUTHOR", "federated", "never", 0.0, 0),
     ("iris", "AUTHOR", "iam", "idle", 2.0, 110),
