@@ -70,7 +70,7 @@ WRITERS = max(1, min(4, os.cpu_count() or 1))  # batches parsed and written to P
 COMMIT_BATCHES = 2  # written batches per commit (the writers go on with later ones meanwhile)
 
 
-# The rejected lines of a batch (the temp table `norm`) into quarantine; parameters:
+# The rejected lines of a batch (`norm`: a temp table, or an Arrow table registered) into quarantine; parameters:
 # source, run_id, quarantined_at (then the tenant's, if `tenant_value` is "?"). Shared
 # by the ingest and reparse; format with tenant_column / tenant_value ('' for none).
 QUARANTINE_REJECTED = (
