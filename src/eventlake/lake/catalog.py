@@ -82,7 +82,7 @@ class Lake:
             self.data_path.mkdir(parents=True, exist_ok=True)
         uri, exts = self._attach_uri()
         con = connect(extensions=exts, memory_limit=self.memory_limit, threads=self.threads)
-        opts = [f"DATA_PATH '{_sql_str(str(self.data_path) + os.sep)}'", "DATA_INLINING_ROW_LIMIT 0"]
+        opts = [f"DATA_PATH '{sql_str(str(self.data_path) + os.sep)}'", "DATA_INLINING_ROW_LIMIT 0"]
         if self.catalog == "sqlite" and self.catalog_file.exists():
             # catalog and data travel together in the lake directory: a moved or copied
             # lake opens where it now is (file paths in the catalog are relative)
@@ -95,7 +95,7 @@ class Lake:
         if read_only:
             opts.append("READ_ONLY")
         try:
-            con.execute(f"ATTACH '{_sql_str(uri)}' AS {ALIAS} ({', '.join(opts)})")
+            con.execute(f"ATTACH '{sql_str(uri)}' AS {ALIAS} ({', '.join(opts)})")
             con.execute(f"USE {ALIAS}")
         except duckdb.Error as exc:
             con.close()
@@ -234,6 +234,6 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _sql_str(value: str) -> str:
+def sql_str(value: str) -> str:
     """Escape a string for use inside a single-quoted SQL literal (DDL cannot bind)."""
     return value.replace("'", "''")

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..engines.duckdb import connect as duckdb_connect
+from ..lake.catalog import sql_str
 from .lines import LineReader, _Lines, _Obj, _Problems, _resolve
 from .logtypes import Layout, LineLog, parsed_columns
 from .stores import SourceObject, open_store
@@ -133,7 +134,7 @@ def _check_records(report: CheckReport, logtype: LineLog, objects: list[SourceOb
     n_problems = 0
     created = False
     with tempfile.TemporaryDirectory(prefix="eventlake-check-") as spool:
-        con.execute(f"SET temp_directory = '{spool.replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"SET temp_directory = '{sql_str(spool)}'")
         for i, obj in enumerate(objects):
             path = obj.store.fetch(obj, Path(spool))
             state = _Obj(obj, i)

@@ -26,7 +26,7 @@ import ijson
 import orjson
 
 from ..lake import Lake
-from ..lake.catalog import ALIAS
+from ..lake.catalog import ALIAS, sql_str
 from ..lake.derived import append_derived, derived_from
 from ..lake.schema import CLOUDTRAIL_EVENTS
 from ..lake.tenancy import tenant_rows, tenant_stamp
@@ -270,7 +270,7 @@ class CloudTrailIngest:
     def run(self) -> IngestStats:
         tables = [CLOUDTRAIL_EVENTS.name, *(d.table.name for d in derived_from(CLOUDTRAIL_EVENTS.name))]
         with ingest_run(self.lake, self.stats, tables) as (con, spool):
-            con.execute(f"SET temp_directory = '{_q(str(spool))}'")
+            con.execute(f"SET temp_directory = '{sql_str(str(spool))}'")
             # rows carry their own position; letting DuckDB write in any order is faster
             con.execute("SET preserve_insertion_order = false")
             pending = self._plan(known_versions(con, SOURCE, self.tenant_id))
@@ -582,10 +582,6 @@ def _not_a_log(path: Path) -> str | None:
     except (ijson.JSONError, EOFError, OSError, zlib.error):
         pass
     return NOT_A_LOG
-
-
-def _q(value: str) -> str:
-    return value.replace("'", "''")
 
 
 def ingest(lake: Lake, locations: Iterable[str], **options) -> IngestStats:

@@ -54,7 +54,7 @@ import pyarrow as pa
 
 from ..lake import Lake
 from ..engines.duckdb import connect
-from ..lake.catalog import ALIAS
+from ..lake.catalog import ALIAS, sql_str
 from ..lake.tenancy import TENANT_COLUMN, add_tenant_column, has_tenant_column, tenant_rows, tenant_stamp
 from .base import PROBLEMS_KEPT, RAW_PREFIX_LIMIT, IngestStats, Quarantined, ingest_run, record_objects, record_quarantine, utcnow
 from .logtypes import FORMAT_COLUMN, FileFormat, LineLog, parsed_columns
@@ -425,7 +425,7 @@ class LineIngest:
     # -- running --------------------------------------------------------------
     def run(self) -> IngestStats:
         with ingest_run(self.lake, self.stats, [self.logtype.table.name]) as (con, spool):
-            con.execute(f"SET temp_directory = '{_sql_str(str(spool))}'")
+            con.execute(f"SET temp_directory = '{sql_str(str(spool))}'")
             con.execute("SET preserve_insertion_order = false")
             objects = self.plan(self._known(con))
             self.on_total(len(objects), sum(o.size for o in objects))
@@ -705,10 +705,6 @@ NO_REJECTS = pa.table({"source_object": pa.array([], pa.string()), "line_no": pa
                        "raw_line": pa.array([], pa.string()), "reason": pa.array([], pa.string())})
 
 
-def _sql_str(value: str) -> str:
-    return value.replace("'", "''")
-
-
 def _parsed(parse: str) -> str:
     """The parse SQL over the registered Arrow table `batch_lines` (line_no, line)."""
     return f"WITH lines AS (SELECT * FROM batch_lines) SELECT * FROM ({parse})"
@@ -757,10 +753,13 @@ class _Written:
     committed: bool = False
 
     def remove(self) -> None:
-        if self.committed:
-            return
-        for p in self.paths:
-            Path(p).unlink(missing_ok=True)
+        if not self.committed:
+            _remove(self.paths)
+
+
+def _remove(paths: Iterable[str]) -> None:
+    for p in paths:
+        Path(p).unlink(missing_ok=True)
 
 
 class _ParquetWriter:
@@ -838,7 +837,7 @@ class _ParquetWriter:
                 # each database spills to its own folder: two sharing one overwrite each other's files
                 spill = self.spool / f"writer-{len(self._cons)}"
             spill.mkdir(exist_ok=True)
-            c.execute(f"SET temp_directory = '{_sql_str(str(spill))}'")
+            c.execute(f"SET temp_directory = '{sql_str(str(spill))}'")
             c.execute("SET preserve_insertion_order = false")
             self._local.con, self._local.scratch = c, spill
         return c, self._local.scratch
@@ -884,7 +883,7 @@ class _ParquetWriter:
                         f"COPY (SELECT {select} FROM ({_parsed(parse)}) p "
                         f"JOIN batch_files f ON f.file_no = CAST(p.line_no >> {FILE_SHIFT} AS INTEGER) "
                         "WHERE p.reason IS NULL AND p.event_date IS NOT NULL) "
-                        f"TO '{_sql_str(str(tmp))}' (FORMAT parquet, RETURN_STATS true)",
+                        f"TO '{sql_str(str(tmp))}' (FORMAT parquet, RETURN_STATS true)",
                         args,
                     ).fetchone()
                     if n < batch.num_rows:
@@ -900,7 +899,7 @@ class _ParquetWriter:
                 paths += self._place(w, tmp, n, stats)
             w.unregister("batch_files")
         except BaseException:
-            _Written(paths, NO_REJECTS).remove()
+            _remove(paths)
             raise
         return _Written(paths, pa.concat_tables(rejected) if rejected else NO_REJECTS)
 
@@ -920,7 +919,7 @@ class _ParquetWriter:
             split = tmp.with_suffix("")
             try:
                 _, files = w.execute(
-                    f"COPY (SELECT * FROM read_parquet('{_sql_str(str(tmp))}')) TO '{_sql_str(str(split))}' "
+                    f"COPY (SELECT * FROM read_parquet('{sql_str(str(tmp))}')) TO '{sql_str(str(split))}' "
                     "(FORMAT parquet, PARTITION_BY (event_date), WRITE_PARTITION_COLUMNS true, FILENAME_PATTERN 'ducklake-{uuid}', "
                     "RETURN_FILES true)"
                 ).fetchone()
@@ -932,7 +931,7 @@ class _ParquetWriter:
                         shutil.move(f, dest)
                         placed.append(str(dest))
                 except BaseException:
-                    _Written(placed, NO_REJECTS).remove()
+                    _remove(placed)
                     raise
                 return placed
             finally:
@@ -988,7 +987,7 @@ def reparse(lake: Lake, logtype: LineLog | str) -> ReparseStats:
         try:
             lake.ensure_tables(con, [logtype.table.name])
             spool = lake.spool_dir()
-            con.execute(f"SET temp_directory = '{_sql_str(str(spool))}'")
+            con.execute(f"SET temp_directory = '{sql_str(str(spool))}'")
             fmts: list[str | None] = (
                 [f for (f,) in con.execute(f"SELECT DISTINCT {FORMAT_COLUMN[0]} FROM {table}").fetchall()]
                 if logtype.has_format else [None]
