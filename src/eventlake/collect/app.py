@@ -46,7 +46,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from ..lake import Lake
-from .privacy import apply_policy
+from .privacy import apply_policy_to_own
 from .rawlog import Backpressure, RawLog
 from .snippet import SNIPPET_BYTES, SNIPPET_ETAG, BeaconError, is_registered, page_event, parse_beacon
 from .sources import Source, SourceRegistry
@@ -772,32 +772,33 @@ class Collector:
                 log.exception("handing events to the destinations failed")
 
     def _records(self, req: _Req, source: Source, events: list[dict], nbytes: int, site_host: str | None) -> list[dict]:
+        """The raw-log records of a request's events. The events are the request's own
+        copies (validate_event's, page_event's): the privacy rules change them in place."""
         policy = source.policy
         received_at = self._clock.now()
         header_ua = req.headers.get("user-agent") or None
         sock_ip = self._client_ip(req)
         endpoint = req.path
         keep_ip = source.keep_ip
+        name = source.name
         c = self.counters
+        redactions = c.redactions[name]  # the sanitizer counts into it
+        shared = None  # the request metadata of events that name no IP or user agent of their own
         out: list[dict] = []
         for ev in events:
-            result = apply_policy(ev, policy)
-            if result.dropped:
-                c.dropped_by_allowlist[source.name] += 1
+            result = apply_policy_to_own(ev, policy, redactions)
+            payload = result.event
+            if payload is None:
+                c.dropped_by_allowlist[name] += 1
                 continue
             if result.properties_removed:
-                c.properties_removed[source.name] += result.properties_removed
+                c.properties_removed[name] += result.properties_removed
             if result.query_params_removed:
-                c.query_params_removed[source.name] += result.query_params_removed
-            if result.redactions:
-                for kind, n in result.redactions.items():
-                    c.redactions[source.name][kind] += n
-            payload = result.event
+                c.query_params_removed[name] += result.query_params_removed
             ctx = payload.get("context")
-            ip = sock_ip
-            ua = header_ua
-            if isinstance(ctx, dict):
+            if isinstance(ctx, dict) and ("ip" in ctx or ctx.get("userAgent")):
                 ip = _valid_ip(ctx.get("ip")) or sock_ip
+                ua = header_ua
                 ctx_ua = ctx.get("userAgent")
                 if ctx_ua and isinstance(ctx_ua, str):
                     ua = ctx_ua
@@ -805,25 +806,19 @@ class Collector:
                     ctx = dict(ctx)
                     del ctx["ip"]
                     payload["context"] = ctx
-            device_type, browser, os_name = parse_user_agent(ua[:1024]) if ua else (None, None, None)
+                request = _request_meta(endpoint, nbytes, ua, ip, keep_ip, site_host)
+            else:
+                if shared is None:
+                    shared = _request_meta(endpoint, nbytes, header_ua, sock_ip, keep_ip, site_host)
+                request = shared
             rec = {
                 "received_at": received_at,
-                "source": source.name,
+                "source": name,
                 "key_id": source.key_id,
                 "type": payload["type"],
                 "message_id": payload["messageId"],
                 "payload": payload,
-                "request": {
-                    "endpoint": endpoint,
-                    "bytes": nbytes,
-                    "user_agent": ua,
-                    "country": country_of(ip) if ip else None,
-                    "device_type": device_type,
-                    "browser": browser,
-                    "os": os_name,
-                    "ip": ip if keep_ip else None,
-                    "site_host": site_host,
-                },
+                "request": request,
             }
             if source.tenant:
                 # where the loader puts it: the tenant the key wrote for when it was received
@@ -860,6 +855,23 @@ class Collector:
                 "last_error": c.last_load_error,
             },
         }
+
+
+def _request_meta(endpoint: str, nbytes: int, ua: str | None, ip: str | None, keep_ip: bool, site_host: str | None) -> dict:
+    """A record's `request`: where and how it came, with country and coarse device,
+    browser and OS derived at receipt; the IP only when the source keeps IPs."""
+    device_type, browser, os_name = parse_user_agent(ua[:1024]) if ua else (None, None, None)
+    return {
+        "endpoint": endpoint,
+        "bytes": nbytes,
+        "user_agent": ua,
+        "country": country_of(ip) if ip else None,
+        "device_type": device_type,
+        "browser": browser,
+        "os": os_name,
+        "ip": ip if keep_ip else None,
+        "site_host": site_host,
+    }
 
 
 def _rawlog_stats(rawlog) -> dict:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 # --- allowlists --------------------------------------------------------------
@@ -30,6 +30,7 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 PAGE_RESERVED_PROPERTIES = frozenset({"url", "path", "referrer", "title", "search", "name", "keywords"})
 URL_PROPERTIES = ("url", "referrer")
 SEARCH_PROPERTY = "search"
+_URL_KEYS = frozenset(URL_PROPERTIES + (SEARCH_PROPERTY,))
 
 
 @dataclass(frozen=True)
@@ -293,18 +294,27 @@ def strip_search(search: str, allow: frozenset[str] | set[str] = frozenset()) ->
 # --- the whole event ---------------------------------------------------------------
 
 
-@dataclass
 class Outcome:
-    """What the rules did to one event."""
+    """What the rules did to one event: the event (None: dropped by the event
+    allowlist), how many properties and query parameters were removed, and the
+    redactions by kind. (A plain class with slots: one is made per event received.)"""
 
-    event: dict | None  # None: dropped by the event allowlist
-    properties_removed: int = 0
-    query_params_removed: int = 0
-    redactions: Counter = field(default_factory=Counter)
+    __slots__ = ("event", "properties_removed", "query_params_removed", "redactions")
+
+    def __init__(self, event: dict | None, properties_removed: int = 0, query_params_removed: int = 0,
+                 redactions: Counter | None = None):
+        self.event = event
+        self.properties_removed = properties_removed
+        self.query_params_removed = query_params_removed
+        self.redactions = Counter() if redactions is None else redactions
 
     @property
     def dropped(self) -> bool:
         return self.event is None
+
+    def __repr__(self) -> str:
+        return (f"Outcome(event={self.event!r}, properties_removed={self.properties_removed}, "
+                f"query_params_removed={self.query_params_removed}, redactions={self.redactions!r})")
 
 
 def _clean_urls(obj: dict, allow: frozenset[str], out: Outcome) -> dict:
@@ -330,28 +340,41 @@ def _clean_urls(obj: dict, allow: frozenset[str], out: Outcome) -> dict:
 def apply_policy(event: dict, policy: Policy) -> Outcome:
     """Apply the allowlists, URL rules and sanitizer to one Segment event (a dict
     whose `type` is set). The input is not modified; the IP is not handled here."""
-    etype = event.get("type")
-    if etype == "track" and not event_allowed(event.get("event"), policy.event_allowlist):
-        return Outcome(None)
-    out = Outcome(dict(event))
-    ev = out.event
+    return apply_policy_to_own(dict(event), policy, Counter())
+
+
+def apply_policy_to_own(ev: dict, policy: Policy, redactions: Counter) -> Outcome:
+    """apply_policy for an event dict the caller owns (a copy made for it, as the
+    collector's validation makes), counting redactions into `redactions` (the
+    Outcome's, which the caller may share between events: the collector passes its
+    running count per source). The event's top-level fields are replaced in place;
+    nested objects are never modified (a changed one is a new object)."""
+    etype = ev.get("type")
+    allow = policy.event_allowlist
+    if allow is not None and etype == "track" and not event_allowed(ev.get("event"), allow):
+        return Outcome(None, redactions=redactions)
+    out = Outcome(ev, redactions=redactions)
     props = ev.get("properties")
     if isinstance(props, dict):
-        keep = PAGE_RESERVED_PROPERTIES if etype in ("page", "screen") else frozenset()
-        props, out.properties_removed = filter_properties(props, policy.property_allowlist, keep=keep)
-        props = _clean_urls(props, policy.query_allowlist, out)
-        ev["properties"] = sanitize_value(props, out.redactions)
+        if policy.property_allowlist is not None:
+            keep = PAGE_RESERVED_PROPERTIES if etype in ("page", "screen") else frozenset()
+            props, out.properties_removed = filter_properties(props, policy.property_allowlist, keep=keep)
+        if not _URL_KEYS.isdisjoint(props):
+            props = _clean_urls(props, policy.query_allowlist, out)
+        ev["properties"] = _sanitize_dict(props, out.redactions, 1)
     traits = ev.get("traits")
     if isinstance(traits, dict):
-        ev["traits"] = sanitize_value(traits, out.redactions)
+        ev["traits"] = _sanitize_dict(traits, out.redactions, 1)
     ctx = ev.get("context")
     if isinstance(ctx, dict):
-        ctx = dict(ctx)
         page = ctx.get("page")
-        if isinstance(page, dict):
-            ctx["page"] = sanitize_value(_clean_urls(page, policy.query_allowlist, out), out.redactions)
-        if isinstance(ctx.get("traits"), dict):
-            ctx["traits"] = sanitize_value(ctx["traits"], out.redactions)
+        ctx_traits = ctx.get("traits")
+        if isinstance(page, dict) or isinstance(ctx_traits, dict):
+            ctx = dict(ctx)
+            if isinstance(page, dict):
+                ctx["page"] = _sanitize_dict(_clean_urls(page, policy.query_allowlist, out), out.redactions, 1)
+            if isinstance(ctx_traits, dict):
+                ctx["traits"] = _sanitize_dict(ctx_traits, out.redactions, 1)
         ev["context"] = ctx
     # (redactions only ever counts up: no zero counts to drop)
     return out
