@@ -449,3 +449,21 @@ def test_country_and_basic_auth_helpers():
     assert _basic_user("basic " + base64.b64encode(b"the-key").decode()) == "the-key"
     assert _basic_user("Bearer xyz") is None and _basic_user(None) is None
     assert _basic_user("Basic %%%") == ""
+
+
+def test_loads_run_on_a_thread_of_lower_cpu_priority(make_collector):
+    """The loader's thread (and the DuckDB threads it starts) runs BACKGROUND_NICE steps
+    of CPU priority below the requests, so a load never takes the CPU from them."""
+    import os
+
+    from eventlake.collect.app import BACKGROUND_NICE
+
+    c = make_collector()
+    assert c.post("/v1/track", track(messageId="nice-1")).status_code == 200
+    assert c.load().records_loaded == 1
+    [loader] = [t for t in threading.enumerate() if t.name.startswith("eventlake-loader")]
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert os.getpriority(os.PRIO_PROCESS, loader.native_id) == min(19, main + BACKGROUND_NICE)
+    # the request path (the server's event loop thread) keeps the process's priority
+    server = c.server._thread
+    assert os.getpriority(os.PRIO_PROCESS, server.native_id) == main

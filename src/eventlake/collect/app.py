@@ -28,10 +28,13 @@ import binascii
 import ipaddress
 import logging
 import math
+import os
+import threading
 import time
 import uuid
 import zlib
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -424,6 +427,9 @@ class Collector:
         self.loading = False  # a load into the lake is running
         self.fanout = fanout  # eventlake.destinations.fanout.Fanout, or None
         self._clock = _Clock()
+        # loads into the lake run on a thread of their own, at a lower CPU priority
+        # than the requests (see _background_priority)
+        self._load_thread: ThreadPoolExecutor | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def startup(self) -> None:
@@ -476,7 +482,10 @@ class Collector:
         if self._load_task is not None and self.options.load_on_shutdown:
             await self._load(rotate=False)
         if self._loader is not None:
-            await asyncio.to_thread(self._loader.close)
+            await self._in_load_thread(self._loader.close)
+        if self._load_thread is not None:
+            self._load_thread.shutdown(wait=True)
+            self._load_thread = None
 
     # -- loading ----------------------------------------------------------------------------------
     def _get_loader(self):
@@ -485,6 +494,11 @@ class Collector:
 
             self._loader = Loader(self.lake, self.rawlog_dir, keep_connection=True)
         return self._loader
+
+    async def _in_load_thread(self, fn):
+        if self._load_thread is None:
+            self._load_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eventlake-loader", initializer=_background_priority)
+        return await asyncio.get_running_loop().run_in_executor(self._load_thread, fn)
 
     async def _load_loop(self) -> None:
         assert self._stop is not None
@@ -505,7 +519,7 @@ class Collector:
                     await asyncio.to_thread(self.rawlog.rotate)
                 self.loading = True
                 try:
-                    stats = await asyncio.to_thread(self._get_loader().load_pending)
+                    stats = await self._in_load_thread(self._get_loader().load_pending)
                 finally:
                     self.loading = False
             except Exception as exc:
@@ -887,6 +901,23 @@ def _rawlog_stats(rawlog) -> dict:
         "mean_commit_ms": round(rawlog.commit_seconds * 1000 / commits, 3) if commits else None,
         "pending_bytes": rawlog.pending_bytes,
     }
+
+
+# How many steps of CPU priority (nice) the loader's thread is below the requests'.
+BACKGROUND_NICE = 10
+
+
+def _background_priority() -> None:
+    """(the loader's thread, at its start) Lower this thread's CPU priority, and so
+    that of the DuckDB threads it starts, which inherit it: when requests and a load
+    want the CPU at once, the requests (whose acknowledgement a client waits for) go
+    first and the load (which nobody waits for) takes what is left; on an idle
+    machine it runs at full speed."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + BACKGROUND_NICE))
+    except (AttributeError, OSError):  # not Linux: threads share the process's priority
+        pass
 
 
 def _warm_up() -> None:
