@@ -412,7 +412,14 @@ def test_health(make_collector):
     assert h["status"] == "ok" and h["accepted"] == 1 and h["requests"] == 2
     assert h["rejected"] == {"invalid_event": 1}
     assert h["sources"] == 1 and h["in_flight"] == 0
-    assert "loader" in h
+    assert h["loader"]["waiting"] == {"segments": 0, "bytes": 0, "oldest_age_seconds": None}
+    # a sealed segment waits for the loader until it is loaded
+    sealed = c.collector.rawlog.rotate()
+    waiting = c.health()["loader"]["waiting"]
+    assert waiting["segments"] == 1 and waiting["bytes"] == sealed.stat().st_size > 0
+    assert 0 <= waiting["oldest_age_seconds"] < 60
+    assert c.load().records_loaded == 1
+    assert c.health()["loader"]["waiting"] == {"segments": 0, "bytes": 0, "oldest_age_seconds": None}
 
 
 # --- enrichment helpers ------------------------------------------------------------------------

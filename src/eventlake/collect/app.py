@@ -50,7 +50,7 @@ from starlette.responses import Response
 
 from ..lake import Lake
 from .privacy import apply_policy_to_own
-from .rawlog import Backpressure, RawLog
+from .rawlog import Backpressure, RawLog, sealed_segments
 from .snippet import SNIPPET_BYTES, SNIPPET_ETAG, BeaconError, is_registered, page_event, parse_beacon
 from .sources import Source, SourceRegistry
 
@@ -867,8 +867,26 @@ class Collector:
                 "errors": c.load_errors,
                 "last_load": c.last_load,
                 "last_error": c.last_load_error,
+                "waiting": self._backlog(),
             },
         }
+
+    def _backlog(self) -> dict:
+        """The sealed raw-log segments waiting for the loader: how many, their bytes,
+        and how long ago the oldest was last written (how far the lake is behind what
+        was acknowledged; loads run at a lower CPU priority than requests, so under
+        sustained load this grows, and shrinks once the load eases)."""
+        n = size = 0
+        oldest = None
+        for path in sealed_segments(self.rawlog_dir):
+            try:
+                st = path.stat()
+            except FileNotFoundError:  # loaded and removed meanwhile
+                continue
+            n += 1
+            size += st.st_size
+            oldest = st.st_mtime if oldest is None else min(oldest, st.st_mtime)
+        return {"segments": n, "bytes": size, "oldest_age_seconds": None if oldest is None else round(max(0.0, time.time() - oldest), 1)}
 
 
 def _request_meta(endpoint: str, nbytes: int, ua: str | None, ip: str | None, keep_ip: bool, site_host: str | None) -> dict:
