@@ -412,6 +412,7 @@ def test_health(make_collector):
     assert h["status"] == "ok" and h["accepted"] == 1 and h["requests"] == 2
     assert h["rejected"] == {"invalid_event": 1}
     assert h["sources"] == 1 and h["in_flight"] == 0
+    assert h["redactions"] == {}  # nothing redacted yet: no entry for the source
     assert h["loader"]["waiting"] == {"segments": 0, "bytes": 0, "oldest_age_seconds": None}
     # a sealed segment waits for the loader until it is loaded
     sealed = c.collector.rawlog.rotate()

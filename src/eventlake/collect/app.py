@@ -856,7 +856,7 @@ class Collector:
             "destinations": {n: dict(vars(st)) for n, st in self.fanout.stats.items()} if self.fanout is not None else {},
             "properties_removed": dict(c.properties_removed),
             "query_params_removed": dict(c.query_params_removed),
-            "redactions": {k: dict(v) for k, v in c.redactions.items()},
+            "redactions": {k: dict(v) for k, v in c.redactions.items() if v},  # (a source's count exists once it sent events)
             "rejected": dict(c.rejected),
             "backpressure": c.backpressure,
             "raw_log": _rawlog_stats(self.rawlog),
