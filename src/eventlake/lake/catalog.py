@@ -237,3 +237,9 @@ def _pid_alive(pid: int) -> bool:
 def sql_str(value: str) -> str:
     """Escape a string for use inside a single-quoted SQL literal (DDL cannot bind)."""
     return value.replace("'", "''")
+
+
+def sql_literal(value: str) -> str:
+    """`value` as a single-quoted SQL string literal (where a parameter cannot go:
+    DDL, and SQL text built once, such as the log parsers' parse SQL)."""
+    return "'" + sql_str(value) + "'"

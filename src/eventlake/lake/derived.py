@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ..errors import LakeError
-from .catalog import ALIAS, Lake
+from .catalog import ALIAS, Lake, sql_literal
 from .schema import BI_EVENTS, TableDef
 from .tenancy import TENANT_COLUMN, add_tenant_column, has_tenant_column, tenant_stamp
 
@@ -147,7 +147,7 @@ def rebuild(lake: Lake, con: duckdb.DuckDBPyConnection, name: str) -> int:
             tenants = [t for (t,) in con.execute(f'SELECT DISTINCT "{TENANT_COLUMN}" FROM {ALIAS}."{d.source}"').fetchall()]
             for t in tenants:
                 # tenant names are plain identifiers (governance.tenants.NAME_RE); quoted all the same
-                match = "IS NULL" if t is None else "= '" + t.replace("'", "''") + "'"
+                match = "IS NULL" if t is None else "= " + sql_literal(t)
                 append_derived_one(con, d, f'(SELECT * FROM {ALIAS}."{d.source}" WHERE "{TENANT_COLUMN}" {match})', t)
     return con.execute(f'SELECT count(*) FROM {ALIAS}."{name}"').fetchall()[0][0]
 

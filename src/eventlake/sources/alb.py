@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from ..lake.catalog import sql_literal
 from .logtypes import Layout, LineLog, Rule, awslogs_layout, table_def
 
 SERVICE = "elasticloadbalancing"
@@ -122,10 +123,6 @@ TAIL = (
 REQUIRED_TAIL = 4  # the original format ends with "trace_id"
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _head(name: str) -> str:
     """A field before the request, as text ('-' and '' NULL)."""
     return f"nullif(nullif(a[{HEAD.index(name) + 1}], '-'), '')"
@@ -176,11 +173,11 @@ HEAD_NUMBERS = (
 def _reason_checks() -> list[str]:
     """WHEN ... THEN ... branches of the reason CASE, in field order."""
     per_field = [
-        f"WHEN NOT regexp_full_match(a[{HEAD.index(col) + 1}], {_sql_text(_TIME_SHAPE)}) "
+        f"WHEN NOT regexp_full_match(a[{HEAD.index(col) + 1}], {sql_literal(_TIME_SHAPE)}) "
         f"THEN '{col} ' || {_quoted(f'a[{HEAD.index(col) + 1}]')} || ' is not a number'"
         for col in _TIMES
     ] + [
-        f"WHEN NOT regexp_full_match(a[{HEAD.index(col) + 1}], {_sql_text(_INT_SHAPE)}) "
+        f"WHEN NOT regexp_full_match(a[{HEAD.index(col) + 1}], {sql_literal(_INT_SHAPE)}) "
         f"THEN '{col} ' || {_quoted(f'a[{HEAD.index(col) + 1}]')} || ' is not an integer'"
         for col, _ in _INTEGERS if col in HEAD
     ] + [
@@ -201,9 +198,9 @@ def _reason_checks() -> list[str]:
         f"WHEN client_port IS NULL OR client_ip IS NULL THEN 'client:port ' || {_quoted('a[4]')} || ' is not an address:port'",
         f"WHEN target_raw IS NOT NULL AND (target_port IS NULL OR target_ip IS NULL) "
         f"THEN 'target:port ' || {_quoted('a[5]')} || ' is not an address:port or -'",
-        f"WHEN NOT regexp_full_match(s.pre, {_sql_text(HEAD_NUMBERS)}) OR {overflow} THEN {per_field_case}",
+        f"WHEN NOT regexp_full_match(s.pre, {sql_literal(HEAD_NUMBERS)}) OR {overflow} THEN {per_field_case}",
         f"WHEN matched_rule_priority_raw IS NOT NULL AND (matched_rule_priority IS NULL OR NOT "
-        f"regexp_full_match(matched_rule_priority_raw, {_sql_text(_PRIORITY_SHAPE)})) "
+        f"regexp_full_match(matched_rule_priority_raw, {sql_literal(_PRIORITY_SHAPE)})) "
         f"THEN 'matched_rule_priority ' || {_quoted('matched_rule_priority_raw')} || ' is not an integer'",
         f"WHEN request_creation_time_raw IS NOT NULL AND rct IS NULL "
         f"THEN 'request_creation_time ' || {_quoted('request_creation_time_raw')} || ' {_TS_WORDS}'",
@@ -239,15 +236,15 @@ def _build_parse_sql() -> str:
     return f"""
 WITH m AS (
   SELECT source_object, line_no, line,
-    regexp_extract(line, {_sql_text(LINE_PATTERN)}, ['pre', 'request', 'ua', 'post']) AS s
+    regexp_extract(line, {sql_literal(LINE_PATTERN)}, ['pre', 'request', 'ua', 'post']) AS s
   FROM lines
 ), k AS (
   SELECT source_object, line_no, line, s,
     string_split(rtrim(s.pre, ' '), ' ') AS a,
     CASE
       WHEN s.post = '' THEN []
-      WHEN regexp_full_match(s.post, {_sql_text(SIMPLE_REST)}) THEN string_split(s.post[2:], ' ')
-      ELSE regexp_extract_all(s.post, {_sql_text(REST_TOKEN)})
+      WHEN regexp_full_match(s.post, {sql_literal(SIMPLE_REST)}) THEN string_split(s.post[2:], ' ')
+      ELSE regexp_extract_all(s.post, {sql_literal(REST_TOKEN)})
     END AS b
   FROM m
 ), r AS (
@@ -313,7 +310,7 @@ class AlbLog(LineLog):
         Rule("target_status_code_range", "target_status_code is an HTTP status code (100-599) or NULL",
              "target_status_code IS NOT NULL AND target_status_code NOT BETWEEN 100 AND 599"),
         Rule("type_known", f"type is one of the documented request types ({', '.join(TYPES)})",
-             f"type IS NULL OR type NOT IN ({', '.join(_sql_text(t) for t in TYPES)})"),
+             f"type IS NULL OR type NOT IN ({', '.join(sql_literal(t) for t in TYPES)})"),
         Rule("processing_times", "request/target/response processing times are -1 (not dispatched) or >= 0",
              " OR ".join(f"({c} IS NOT NULL AND {c} <> -1 AND {c} < 0)" for c in _TIMES)),
         Rule("bytes_non_negative", "received_bytes and sent_bytes are not negative",
@@ -321,7 +318,7 @@ class AlbLog(LineLog):
         Rule("request_before_response", "request_creation_time is not after time (the response)",
              "request_creation_time IS NOT NULL AND request_creation_time > time"),
         Rule("classification_known", f"classification is one of {', '.join(CLASSIFICATIONS)} or NULL",
-             f"classification IS NOT NULL AND classification NOT IN ({', '.join(_sql_text(c) for c in CLASSIFICATIONS)})"),
+             f"classification IS NOT NULL AND classification NOT IN ({', '.join(sql_literal(c) for c in CLASSIFICATIONS)})"),
     )
 
     def skip_reason(self, key: str) -> str | None:

@@ -49,6 +49,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from ..lake.catalog import sql_literal
 from .logtypes import COMMON_COLUMNS, FORMAT_COLUMN, FileFormat, Layout, LineLog, Rule, hive_layout, is_account, parsed_columns, table_def
 
 # The 33 documented fields, in their documented order: (field name as logged, column,
@@ -156,10 +157,6 @@ def _canonical(name: str) -> str:
     return f"cs({m.group(1)})" if m else low
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _field_names(fmt: str | None) -> list[str]:
     return list(DEFAULT_FIELDS) if fmt is None else fmt.split()
 
@@ -223,7 +220,7 @@ def parse_sql(fmt: str | None) -> str:
         checks.append(f"WHEN _ts IS NULL THEN 'timestamp ' || coalesce('''' || f[{i}] || '''', 'NULL') || ' is not epoch seconds'")
     else:
         ts = "CAST(NULL AS TIMESTAMP)"
-        checks.append(f"WHEN true THEN 'the #Fields header has no date and time fields (nor timestamp): {_lit(' '.join(names))[1:-1]}'")
+        checks.append(f"WHEN true THEN 'the #Fields header has no date and time fields (nor timestamp): {sql_literal(' '.join(names))[1:-1]}'")
 
     typed: list[str] = []
     for field, col, typ in FIELDS:
@@ -247,7 +244,7 @@ def parse_sql(fmt: str | None) -> str:
         )
 
     if extras:
-        pairs = ", ".join(f"{_lit(nm)}, nullif(f[{i}], '-')" for nm, i in extras)
+        pairs = ", ".join(f"{sql_literal(nm)}, nullif(f[{i}], '-')" for nm, i in extras)
         extra = f"json_object({pairs})"
     else:
         extra = "CAST(NULL AS JSON)"

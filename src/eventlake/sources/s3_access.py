@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from ..lake.catalog import sql_literal
 from .logtypes import Layout, LineLog, Rule, hive_layout, is_region, table_def
 
 # The documented fields in log order: (column, DuckDB type, kind). kind says how a field
@@ -118,10 +119,6 @@ def _tolerant_pattern() -> str:
 TOLERANT_PATTERN = _tolerant_pattern()
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _shown(expr: str) -> str:
     """SQL for a value quoted in a reason, cut to 80 characters."""
     return "'''' || CASE WHEN length({0}) > 80 THEN left({0}, 77) || '...' ELSE {0} END || ''''".format(expr)
@@ -192,7 +189,7 @@ def _diagnosis() -> str:
 def _parse_sql() -> str:
     """The parse SELECT over `lines`: split (else the tolerant pattern), then the typed
     values, the columns with '-' as NULL, and the reason (the first problem found)."""
-    names = "[" + ", ".join(_sql_str(n) for n in _NAMES) + "]"
+    names = "[" + ", ".join(sql_literal(n) for n in _NAMES) + "]"
     split = _split_fields()
     # each field from the split, else (a line of another shape) from the tolerant match
     fields = ",\n    ".join(f"CASE WHEN split_ok THEN {split[n]} ELSE t.{n} END AS f_{n}" for n in _NAMES)
@@ -202,7 +199,7 @@ def _parse_sql() -> str:
     for name, typ, kind in FIELDS:
         raw = f"f_{name}"
         if kind == "time":
-            typed.append(f"try_strptime({raw}, {_sql_str(TIME_FORMAT)}) AS {name}")
+            typed.append(f"try_strptime({raw}, {sql_literal(TIME_FORMAT)}) AS {name}")
             columns.append(name)
             checks.append(f"WHEN {name} IS NULL THEN '{name} ' || {_shown(raw)} || ' is not a time like {TIME_EXAMPLE}'")
         elif kind == "int":
@@ -236,18 +233,18 @@ WITH quotes AS (
   FROM parts
 ), tolerant AS (
   SELECT *,
-    CASE WHEN NOT split_ok AND len(q) >= 7 THEN regexp_extract(line, {_sql_str(TOLERANT_PATTERN)}, {names}) END AS t
+    CASE WHEN NOT split_ok AND len(q) >= 7 THEN regexp_extract(line, {sql_literal(TOLERANT_PATTERN)}, {names}) END AS t
   FROM split
 ), matched AS (
   SELECT source_object, line_no, line,
     {fields},
-    split_ok AND regexp_full_match(q[3], {_sql_str(_INTEGERS_PART)}) AS ints_ok
+    split_ok AND regexp_full_match(q[3], {sql_literal(_INTEGERS_PART)}) AS ints_ok
   FROM tolerant
 ), typed AS (
   SELECT *,
     coalesce(f_bucket_owner <> '', false) AS ok,
     {(","+chr(10)+"    ").join(typed)},
-    CASE WHEN NOT coalesce(f_bucket_owner <> '', false) THEN regexp_extract_all(line, {_sql_str(_TOKEN_PATTERN)}) END AS toks
+    CASE WHEN NOT coalesce(f_bucket_owner <> '', false) THEN regexp_extract_all(line, {sql_literal(_TOKEN_PATTERN)}) END AS toks
   FROM matched
 )
 SELECT

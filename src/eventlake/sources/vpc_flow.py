@@ -30,6 +30,7 @@ import datetime as dt
 import re
 from functools import lru_cache
 
+from ..lake.catalog import sql_literal
 from .logtypes import FileFormat, Layout, LineLog, Rule, awslogs_layout, parsed_columns, table_def
 
 SERVICE = "vpcflowlogs"
@@ -106,11 +107,6 @@ _FILE = re.compile(
 _HIVE_SERVICE = re.compile(r"^aws-service=(.*)$")
 
 
-def _q(text: str) -> str:
-    """`text` as a SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _shown(expr: str) -> str:
     """SQL for a field value as shown in a reason: quoted, cut at 64 characters."""
     return f"'''' || CASE WHEN length({expr}) > 64 THEN left({expr}, 61) || '...' ELSE {expr} END || ''''"
@@ -144,7 +140,7 @@ def build_parse_sql(fmt: str | None) -> str:
             continue
         raw, col = f"r_{column}", f'"{column}"'
         inner.append(f"f[{first[name]}] AS {raw}")
-        label = _q(name + " ")
+        label = sql_literal(name + " ")
         if type_ in ("INTEGER", "BIGINT"):
             inner.append(f"TRY_CAST(nullif(f[{first[name]}], '-') AS {type_}) AS {col}")
             checks.append(
@@ -166,7 +162,7 @@ def build_parse_sql(fmt: str | None) -> str:
         else:
             inner.append(f"nullif(f[{first[name]}], '-') AS {col}")
     if extras:
-        pairs = ", ".join(f"{_q(k)}, nullif(f[{i}], '-')" for k, i in extras)
+        pairs = ", ".join(f"{sql_literal(k)}, nullif(f[{i}], '-')" for k, i in extras)
         inner.append(f"json_object({pairs}) AS extra")
     else:
         inner.append("CAST(NULL AS JSON) AS extra")
@@ -185,7 +181,7 @@ def build_parse_sql(fmt: str | None) -> str:
         event_date = dates[0] if len(dates) == 1 else f"coalesce({dates[0]}, {dates[1]})"
         no_date = (
             "WHEN event_date IS NULL THEN "
-            + _q(" and ".join(f_ for f_ in ("start", "end") if f_ in first) + " missing (-): the record has no date")
+            + sql_literal(" and ".join(f_ for f_ in ("start", "end") if f_ in first) + " missing (-): the record has no date")
         )
     else:  # a format without start/end: the date of the object's name
         event_date = _object_date_sql("CAST(source_object AS VARCHAR)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from ...governance.rewrite import PolicyError
+from ...lake.catalog import sql_literal
 from ...lake.schema import TABLES
 from ..app import console_of, viewer_of
 from ..render import query
@@ -108,7 +109,7 @@ def _scoped_table_stats(console, scope) -> list[dict]:
     if not names:
         return []
     sql = " UNION ALL ".join(
-        f"SELECT '{n.replace(chr(39), chr(39) * 2)}' AS t, count(*) AS n FROM \"{n.replace(chr(34), chr(34) * 2)}\"" for n in names)
+        f"SELECT {sql_literal(n)} AS t, count(*) AS n FROM \"{n.replace(chr(34), chr(34) * 2)}\"" for n in names)
     counts = {r["t"]: r["n"] for r in console.queries.run(sql, scope=scope).rows}
     return _described(names, counts, None)
 
