@@ -300,7 +300,7 @@ def test_sanitize_dict_matches_the_generic_walk():
 
 
 def test_writer_thread_serves_successive_event_loops_and_stops_on_close(tmp_path):
-    rl = RawLog(tmp_path / "raw")
+    rl = RawLog(tmp_path / "raw", sync_process=False)
 
     async def put(i):
         await asyncio.gather(*(rl.append([b'{"n":%d}' % (i * 10 + k)]) for k in range(10)))
@@ -329,7 +329,7 @@ def test_event_loop_is_free_while_the_writer_fsyncs(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "fsync", slow_fsync)
 
     async def main():
-        rl = RawLog(tmp_path / "raw")
+        rl = RawLog(tmp_path / "raw", sync_process=False)
         task = asyncio.ensure_future(rl.append([b'{"n":1}']))
         ticks = 0
         while not task.done():

@@ -59,8 +59,8 @@ def test_append_writes_lines_and_close_seals(tmp_path):
 
 
 def test_group_commit_acknowledges_only_after_fsync(tmp_path, monkeypatch):
-    """Many concurrent appends: each caller is acknowledged only once its line has
-    been fsynced, and they share fsyncs (group commit)."""
+    """(writer thread) Many concurrent appends: each caller is acknowledged only once
+    its line has been fsynced, and they share fsyncs (group commit)."""
     d = tmp_path / "raw"
     synced: list[bytes] = []  # content of the segment at each fsync of a regular file
     calls = {"file": 0, "dir": 0}
@@ -92,8 +92,9 @@ def test_group_commit_acknowledges_only_after_fsync(tmp_path, monkeypatch):
         await asyncio.gather(first, second)
         await rl.close()
 
-    rl = RawLog(d)
+    rl = RawLog(d, sync_process=False)
     asyncio.run(main())
+    assert rl.sync_mode == "writer thread"
     assert sorted(lines_of(rl.sealed())) == sorted(rec(i) for i in range(n + 200))
     writes = calls["file"] - 1  # one more fsync when the segment is sealed
     assert 1 <= writes <= 10, calls  # 500 appends, a handful of group commits
@@ -147,7 +148,7 @@ def test_failed_fsync_is_not_acknowledged_and_cut(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "fsync", flaky_fsync)
 
     async def main():
-        rl = RawLog(tmp_path / "raw")
+        rl = RawLog(tmp_path / "raw", sync_process=False)
         with pytest.raises(RawLogError) as info:
             await rl.append([rec(1), rec(2)])
         assert "cannot write to the raw log" in str(info.value) and "not acknowledged" in str(info.value)
@@ -359,3 +360,162 @@ def test_cancelled_caller_does_not_cancel_the_write(tmp_path):
 
     rl = asyncio.run(main())
     assert lines_of(rl.sealed()) == [rec(1), rec(2)]
+
+
+# --- the fsync helper process (the default) ----------------------------------------------
+
+PROBE = Path(__file__).with_name("syncer_probe.py")
+
+
+def probe(spec: str) -> list[str]:
+    """The command of a fault-injecting fsync helper (see syncer_probe.py)."""
+    from eventlake.collect import fsyncer
+
+    return [sys.executable, str(PROBE), fsyncer.__file__, spec]
+
+
+def helper_alive(rl: RawLog) -> bool:
+    h = rl._helper
+    return h is not None and h.proc.poll() is None
+
+
+def test_helper_acknowledges_only_after_its_fsync_and_groups_commits(tmp_path):
+    """The default: the event loop writes each group, a helper process fsyncs it. Every
+    caller is acknowledged only after the helper synced a segment holding its line;
+    500 concurrent appends share a handful of fsyncs."""
+    d, snaps = tmp_path / "raw", tmp_path / "snaps"
+    snaps.mkdir()
+    n = 300
+
+    def synced_lines() -> set[bytes]:
+        return {ln for p in snaps.iterdir() for ln in p.read_bytes().splitlines()}
+
+    async def one(i: int):
+        await rl.append([rec(i)])
+        assert rec(i) in synced_lines(), i
+
+    async def main():
+        await rl.start()
+        assert helper_alive(rl)
+        await asyncio.gather(*(one(i) for i in range(n)))
+        first = asyncio.gather(*(one(i) for i in range(n, n + 100)))
+        await asyncio.sleep(0)
+        second = asyncio.gather(*(one(i) for i in range(n + 100, n + 200)))
+        await asyncio.gather(first, second)
+        proc = rl._helper.proc
+        await rl.close()
+        return proc
+
+    rl = RawLog(d, syncer_command=probe(f"record:{snaps}"))
+    proc = asyncio.run(main())
+    assert rl.sync_mode == "helper process"
+    assert proc.returncode == 0  # the helper exits when the raw log closes
+    assert sorted(lines_of(rl.sealed())) == sorted(rec(i) for i in range(n + 200))
+    assert rl.committed_appends == n + 200
+    assert 1 <= rl.commits <= 10, rl.commits
+    assert len(list(snaps.iterdir())) == rl.commits
+    assert list(d.glob("*.open")) == []
+
+
+def test_helper_fsync_failure_is_not_acknowledged_and_cut(tmp_path):
+    async def main():
+        rl = RawLog(tmp_path / "raw", syncer_command=probe("fail:2"))
+        await rl.append([rec(1)])
+        with pytest.raises(RawLogError) as info:
+            await rl.append([rec(2), rec(3)])
+        assert "cannot write to the raw log" in str(info.value) and "Input/output error" in str(info.value)
+        await rl.append([rec(4)])  # writing goes on, in a fresh segment
+        await rl.close()
+        return rl
+
+    rl = asyncio.run(main())
+    segs = rl.sealed()
+    assert len(segs) == 2  # the failed group's segment was sealed without it
+    assert lines_of(segs) == [rec(1), rec(4)]
+    assert rl.helper_restarts == 0
+    assert list((tmp_path / "raw").glob("*.open")) == []
+
+
+def test_helper_that_dies_mid_group_is_replaced_and_the_group_synced(tmp_path):
+    """The helper exits at its second segment fsync: another one starts, syncs the
+    group in flight, and its callers are acknowledged; nothing is lost or doubled."""
+    async def main():
+        rl = RawLog(tmp_path / "raw", syncer_command=probe(f"die:2,once:{tmp_path / 'died'}"))
+        await rl.append([rec(0)])
+        first = rl._helper.proc
+        await asyncio.gather(*(rl.append([rec(i)]) for i in range(1, 40)))
+        assert first.wait(5) == 3
+        assert helper_alive(rl) and rl._helper.proc is not first
+        await rl.append([rec(40)])
+        await rl.close()
+        return rl
+
+    rl = asyncio.run(main())
+    assert rl.helper_restarts == 1 and rl.sync_mode == "helper process"
+    assert sorted(lines_of(rl.sealed())) == sorted(rec(i) for i in range(41))
+
+
+def test_helper_killed_while_idle_is_restarted_at_the_next_append(tmp_path):
+    async def main():
+        rl = RawLog(tmp_path / "raw")
+        await rl.append([rec(1)])
+        proc = rl._helper.proc
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+        await asyncio.sleep(0.05)  # the loop reads the closed socket
+        await rl.append([rec(2)])
+        assert helper_alive(rl) and rl._helper.proc is not proc
+        await rl.close()
+        return rl
+
+    rl = asyncio.run(main())
+    assert rl.helper_restarts == 1
+    assert lines_of(rl.sealed()) == [rec(1), rec(2)]
+
+
+def test_without_a_helper_the_writer_thread_fsyncs(tmp_path, caplog):
+    async def main():
+        rl = RawLog(tmp_path / "raw", syncer_command=[str(tmp_path / "no-such-helper")])
+        await rl.append([rec(1)])
+        await asyncio.gather(*(rl.append([rec(i)]) for i in range(2, 20)))
+        await rl.close()
+        return rl
+
+    rl = asyncio.run(main())
+    assert rl.sync_mode == "writer thread"
+    assert "fsyncing in a writer thread instead" in caplog.text
+    assert sorted(lines_of(rl.sealed())) == sorted(rec(i) for i in range(1, 20))
+
+
+def test_event_loop_runs_while_the_helper_fsyncs(tmp_path):
+    async def main():
+        rl = RawLog(tmp_path / "raw", syncer_command=probe("slow:0.3"))
+        await rl.start()
+        task = asyncio.ensure_future(rl.append([rec(1)]))
+        ticks = 0
+        while not task.done():
+            await asyncio.sleep(0.01)
+            ticks += 1
+        await task
+        await rl.close()
+        return ticks
+
+    assert asyncio.run(main()) >= 10  # the loop kept running during the 0.3 s fsync
+
+
+def test_helper_serves_successive_event_loops_and_seals_by_size(tmp_path):
+    rl = RawLog(tmp_path / "raw", segment_bytes=300)
+
+    async def put(i):
+        await asyncio.gather(*(rl.append([rec(i * 10 + k)]) for k in range(10)))
+
+    asyncio.run(put(0))
+    asyncio.run(put(1))  # a new event loop takes over the helper's socket
+    asyncio.run(put(2))
+    proc = rl._helper.proc
+    asyncio.run(rl.close())
+    assert proc.returncode == 0
+    segs = rl.sealed()
+    assert len(segs) >= 3  # groups of ~850 bytes: a new segment for each but the first
+    assert sorted(lines_of(segs)) == sorted(rec(i) for i in range(30))
+    assert list((tmp_path / "raw").glob("*.open")) == []

@@ -4,13 +4,17 @@ acknowledged only once they are on disk.
     <dir>/seg-<UTC yyyymmddTHHMMSS>-<seq>.open   the active segment (appended to)
     <dir>/seg-<UTC yyyymmddTHHMMSS>-<seq>.log    sealed segments, waiting for the loader
 
-`append(records)` queues the records and waits. The raw log's writer thread takes
-everything the concurrent callers queued, writes it with one write and one fsync (the
-event loop keeps accepting requests meanwhile), and only then are the waiting callers
-resolved, on the event loop: an acknowledged record is on disk (group commit). A write
-or fsync error fails the waiting callers (never acknowledged); the bytes of that batch
-are cut from the segment and writing continues in a fresh one. When too much is queued or the
-disk is nearly full, `append` raises Backpressure at once (the app answers 503).
+`append(records)` queues the records and waits: everything the concurrent callers
+queued is written with one write and made durable with one fsync, and only then are the
+waiting callers resolved, on the event loop: an acknowledged record is on disk (group
+commit). By default the event loop writes each group itself and a helper process
+(`fsyncer.py`) fsyncs it, answering on a socket the loop watches; while one group is
+being synced the next one gathers. With `sync_process=False`, or when the helper cannot
+be started, a writer thread does the write and the fsync instead. A write or fsync error
+fails the waiting callers (never acknowledged); the bytes of that group are cut from the
+segment and writing continues in a fresh one. A helper that dies is restarted and asked
+again for the group in flight. When too much is queued or the disk is nearly full,
+`append` raises Backpressure at once (the app answers 503).
 
 The active segment is sealed (fsync, rename to .log, fsync of the directory) when it
 exceeds `segment_bytes` or is older than `segment_seconds` at the next append, when
@@ -26,16 +30,22 @@ import asyncio
 import collections
 import datetime as dt
 import errno
+import itertools
 import logging
 import os
 import re
+import select
 import shutil
+import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EventlakeError
+from . import fsyncer
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +55,7 @@ RETRY_QUEUE_FULL = 1  # seconds a client is asked to wait when the queue is full
 RETRY_DISK_FULL = 30  # ... when the disk is nearly full
 RETRY_CLOSED = 5  # ... while the collector shuts down
 FREE_CHECK_SECONDS = 0.5  # how often free disk space is measured
+MAX_HELPER_RESTARTS = 100  # fsync helpers started after the first; then the writer thread fsyncs
 
 
 class Backpressure(EventlakeError):
@@ -92,6 +103,7 @@ class _Segment:
     fd: int
     size: int
     created: float  # time.monotonic() at creation
+    id: int = 0  # its number in the fsync helper (helper mode)
 
 
 class RawLog:
@@ -108,7 +120,12 @@ class RawLog:
         max_pending_bytes: int = 64 << 20,
         min_free_bytes: int = 256 << 20,
         fsync: bool = True,
+        sync_process: bool = True,
+        syncer_command: list[str] | None = None,
     ):
+        """`sync_process`: fsync in a helper process (the default) rather than in a
+        writer thread; `syncer_command` replaces the helper's command line (the
+        socket's fd and the directory are appended), e.g. to inject faults."""
         self.directory = Path(directory)
         self.segment_bytes = int(segment_bytes)
         self.segment_seconds = float(segment_seconds)
@@ -139,6 +156,22 @@ class RawLog:
         self._kick_scheduled = False  # (event loop) a _kick is scheduled
         self._thread: threading.Thread | None = None
         self._idle_waiters: list[asyncio.Future] = []
+        # Helper mode (fsync in a helper process). The event loop owns `_hq`, the helper
+        # and the group in flight; `_inflight` and `_rotate_waiting` change under `_lock`
+        # (a rotation from another thread waits on `_cond` until no group is in flight).
+        self._use_helper = bool(fsync and sync_process)
+        self._syncer_command = list(syncer_command) if syncer_command else [sys.executable, "-I", "-S", fsyncer.__file__]
+        self._helper: _Helper | None = None
+        self.helper_restarts = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._hq: list = []  # (data, future) waiting for the next group
+        self._flush_scheduled = False
+        self._inflight: _Group | None = None
+        self._rotate_waiting = 0
+        self._cond = threading.Condition(self._lock)
+        self._seg_ids = itertools.count(1)
+        self._tokens = itertools.count(1)
+        self._sealing: dict[int, Path] = {}  # token -> segment the helper is sealing
         # group-commit statistics (since start)
         self.commits = 0  # write + fsync of a batch
         self.committed_appends = 0  # appends acknowledged by those
@@ -159,9 +192,13 @@ class RawLog:
 
     # -- public API -----------------------------------------------------------------
     async def start(self) -> None:
-        """Ready for appends (recovery already ran in the constructor)."""
+        """Ready for appends (recovery already ran in the constructor): starts the
+        fsync helper, which otherwise starts with the first append."""
         if self._closed or self._closing:
             raise RawLogError(f"the raw log in {self.directory} is closed")
+        loop = asyncio.get_running_loop()
+        if self._use_helper and loop is not self._loop:
+            self._bind(loop)
 
     def _free_bytes(self) -> int:
         """Free space on the raw log's disk, checked at most every FREE_CHECK_SECONDS
@@ -213,6 +250,17 @@ class RawLog:
         self._queued_since_check += n
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
+        if self._use_helper:
+            if loop is not self._loop:
+                self._bind(loop)
+            if self._use_helper:  # (binding can fall back to the writer thread)
+                self._pending += n
+                self._hq.append((data, fut))
+                if not self._flush_scheduled and self._inflight is None:
+                    self._flush_scheduled = True
+                    loop.call_soon(self._flush)
+                await fut
+                return
         self._pending += n
         with self._qlock:
             self._queue.append((data, fut, loop))
@@ -237,10 +285,14 @@ class RawLog:
             waiter = asyncio.get_running_loop().create_future()
             self._idle_waiters.append(waiter)
             await waiter
+        deadline = time.monotonic() + 30
+        while self._sealing and self._helper is not None and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)  # the helper is still renaming a sealed segment
         try:
             await asyncio.to_thread(self._stop_writer_and_rotate)
         finally:
             self._closed = True
+            self._stop_helper()
             self._release_dir_lock()
 
     def _stop_writer_and_rotate(self) -> None:
@@ -259,10 +311,16 @@ class RawLog:
         """Seal the active segment now (waits for a write in progress). Returns the
         sealed file, or None when no segment was open. Safe from any thread."""
         with self._lock:
-            self._retry_stranded()
-            if self._active is None:
-                return None
-            return self._seal_locked()
+            self._rotate_waiting += 1
+            try:
+                self._wait_no_inflight()
+                self._retry_stranded()
+                if self._active is None:
+                    return None
+                return self._seal_locked()
+            finally:
+                self._rotate_waiting -= 1
+                self._flush_after_rotation()
 
     def rotate_if_idle(self, max_age: float | None = None) -> Path | None:
         """Seal the active segment if it is at least `max_age` seconds old (default
@@ -270,11 +328,19 @@ class RawLog:
         events would never reach the loader. Safe from any thread (the loader's)."""
         age = self.segment_seconds if max_age is None else max_age
         with self._lock:
-            self._retry_stranded()
-            seg = self._active
-            if seg is None or time.monotonic() - seg.created < age:
-                return None
-            return self._seal_locked()
+            self._rotate_waiting += 1
+            try:
+                self._retry_stranded()
+                seg = self._active
+                if seg is None or time.monotonic() - seg.created < age:
+                    return None
+                self._wait_no_inflight()
+                if self._active is None:
+                    return None
+                return self._seal_locked()
+            finally:
+                self._rotate_waiting -= 1
+                self._flush_after_rotation()
 
     def sealed(self) -> list[Path]:
         """Sealed segments, oldest first. Safe from any thread."""
@@ -283,6 +349,13 @@ class RawLog:
     @property
     def pending_bytes(self) -> int:
         return self._pending
+
+    @property
+    def sync_mode(self) -> str:
+        """Who fsyncs: "helper process", "writer thread" or "none" (fsync off)."""
+        if not self.fsync:
+            return "none"
+        return "helper process" if self._use_helper else "writer thread"
 
     @property
     def active_segment(self) -> Path | None:
@@ -357,7 +430,10 @@ class RawLog:
             for it in items:
                 fut = it[1]
                 if not fut.done():
-                    fut.set_result(None)
+                    try:
+                        fut.set_result(None)
+                    except RuntimeError:  # its event loop is closed: nobody waits
+                        pass
         else:
             if isinstance(exc, OSError):
                 err = RawLogError(
@@ -369,13 +445,19 @@ class RawLog:
             for it in items:
                 fut = it[1]
                 if not fut.done():
-                    fut.set_exception(err)
+                    try:
+                        fut.set_exception(err)
+                    except RuntimeError:  # its event loop is closed: nobody waits
+                        continue
                     fut.exception()  # a caller that went away must not log "never retrieved"
         if self._pending <= 0 and self._idle_waiters:
             waiters, self._idle_waiters = self._idle_waiters, []
             for w in waiters:
                 if not w.done():
-                    w.set_result(None)
+                    try:
+                        w.set_result(None)
+                    except RuntimeError:
+                        pass
 
     def _write_sync(self, data: bytes) -> None:
         """One write + fsync of a batch to the active segment (worker thread)."""
@@ -401,8 +483,316 @@ class RawLog:
                 raise
             seg.size += len(data)
 
+    # -- helper mode: the event loop writes, the fsync helper process syncs -------------
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """(event loop) Serve appends from `loop`: start the helper (or move its socket
+        from a previous event loop that stopped) and watch its answers."""
+        with self._lock:
+            old = self._loop
+            if old is not None and old.is_running():
+                raise RawLogError(f"the raw log in {self.directory} is in use by another running event loop")
+            helper = self._helper
+            if old is not None and helper is not None and not old.is_closed():
+                try:
+                    old.remove_reader(helper.sock.fileno())
+                except (RuntimeError, ValueError, OSError):
+                    pass
+            self._loop = loop
+            if helper is None:
+                try:
+                    self._start_helper_locked()
+                except OSError as exc:
+                    self._fallback_locked(f"cannot start it: {exc.strerror or exc}")
+                    return
+            else:
+                loop.add_reader(helper.sock.fileno(), self._on_reply)
+        if self._hq and self._inflight is None:
+            self._schedule_flush()
+
+    def _start_helper_locked(self) -> None:
+        """(lock held) Start a helper and hand it what the previous one was doing: the
+        active segment, the seals not answered yet and the group in flight."""
+        helper = _Helper(self._syncer_command, self.directory)
+        self._helper = helper
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.add_reader(helper.sock.fileno(), self._on_reply)
+        try:
+            seg = self._active
+            if seg is not None:
+                helper.adopt(seg)
+            for token, path in self._sealing.items():
+                helper.send(b"C", 0, token, os.fsencode(str(path)))
+            group = self._inflight
+            if group is not None:
+                helper.send(b"S", group.seg.id, group.token)
+        except OSError:
+            self._drop_helper_locked()
+            raise
+
+    def _drop_helper_locked(self) -> None:
+        helper, self._helper = self._helper, None
+        if helper is None:
+            return
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.remove_reader(helper.sock.fileno())
+            except (RuntimeError, ValueError, OSError):
+                pass
+        helper.close()
+
+    def _helper_lost_locked(self, reason: str) -> None:
+        """(lock held) The helper died or its socket failed: start another one, which
+        syncs the group in flight again (an fsync may be repeated, never skipped); if
+        none can start, fall back to the writer thread."""
+        self._drop_helper_locked()
+        self.helper_restarts += 1
+        log.error("raw log: the fsync helper process of %s stopped (%s); starting another", self.directory, reason)
+        if self.helper_restarts <= MAX_HELPER_RESTARTS:
+            try:
+                self._start_helper_locked()
+                return
+            except OSError as exc:
+                reason = f"cannot start it: {exc.strerror or exc}"
+        else:
+            reason = f"it stopped {self.helper_restarts} times"
+        self._fallback_locked(reason)
+
+    def _fallback_locked(self, reason: str) -> None:
+        """(lock held) Leave helper mode for good: sync the group in flight here, finish
+        the helper's seals, and hand what is queued to the writer thread."""
+        log.error("raw log: the fsync helper of %s cannot run (%s); fsyncing in a writer thread instead", self.directory, reason)
+        self._drop_helper_locked()
+        self._use_helper = False
+        group, self._inflight = self._inflight, None
+        err = 0
+        if group is not None:
+            try:
+                os.fsync(group.seg.fd)
+                fsync_dir(self.directory)
+            except OSError as exc:
+                err = exc.errno or errno.EIO
+                if self._active is group.seg:
+                    self._abandon_locked(group.start)
+        elif self._active is not None:
+            try:  # the helper may not have synced the new segment's directory entry yet
+                fsync_dir(self.directory)
+            except OSError as exc:
+                log.error("raw log: cannot fsync %s: %s", self.directory, exc)
+        sealing, self._sealing = self._sealing, {}
+        for path in sealing.values():
+            if path.exists():
+                self._seal_path(path)
+        self._cond.notify_all()
+        if group is not None:
+            self._complete(group, err)
+        queued, self._hq = self._hq, []
+        loop = self._loop
+        if queued and loop is not None:
+            with self._qlock:
+                self._queue.extend((data, fut, loop) for data, fut in queued)
+            self._call_soon(self._kick)
+
+    def _schedule_flush(self) -> None:
+        """(event loop) Write the next group at the end of this turn of the loop."""
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """(event loop) Write everything queued as one group to the active segment and
+        ask the helper to fsync it; its answer resolves the callers (`_synced`)."""
+        self._flush_scheduled = False
+        if self._inflight is not None or not self._hq or self._rotate_waiting or not self._use_helper:
+            return
+        if not self._lock.acquire(blocking=False):
+            return  # another thread is sealing the segment: it schedules a flush when done
+        try:
+            if self._rotate_waiting or self._inflight is not None or not self._use_helper:
+                return
+            if self._helper is None:
+                self._helper_lost_locked("it is not running")
+                if not self._use_helper:
+                    return
+            items, self._hq = self._hq, []
+            data = items[0][0] if len(items) == 1 else b"".join([it[0] for it in items])
+            seg = self._active
+            try:
+                if seg is not None and (seg.size >= self.segment_bytes or time.monotonic() - seg.created >= self.segment_seconds):
+                    self._seal_by_helper_locked()
+                    seg = None
+                if seg is None:
+                    seg = self._active = self._open_segment(sync_dir=False)  # the helper syncs the directory
+                    seg.id = next(self._seg_ids)
+                    try:
+                        self._helper.adopt(seg)
+                    except OSError as exc:
+                        self._helper_lost_locked(str(exc))  # the new helper adopts the active segment
+                start = seg.size
+                view = memoryview(data)
+                while view:
+                    n = os.write(seg.fd, view)
+                    if n <= 0:
+                        raise OSError(errno.EIO, "write wrote nothing")
+                    view = view[n:]
+            except OSError as exc:
+                if seg is not None and self._active is seg:
+                    self._abandon_locked(start)
+                self._done(items, len(data), exc, 0.0)
+                return
+            seg.size += len(data)
+            group = self._inflight = _Group(next(self._tokens), items, seg, start, len(data), time.perf_counter())
+            if not self._use_helper:  # (the helper was lost above and none could start)
+                self._inflight = None
+                self._complete(group, self._fsync_here(seg))
+                return
+            try:
+                self._helper.send(b"S", seg.id, group.token)
+            except OSError as exc:
+                self._helper_lost_locked(str(exc))  # resends the group in flight, or syncs it
+        finally:
+            self._lock.release()
+
+    def _fsync_here(self, seg: _Segment) -> int:
+        try:
+            os.fsync(seg.fd)
+            fsync_dir(self.directory)
+            return 0
+        except OSError as exc:
+            return exc.errno or errno.EIO
+
+    def _seal_by_helper_locked(self) -> None:
+        """(event loop, lock held, nothing in flight) Hand the full or old active
+        segment to the helper to seal: everything in it was acknowledged, so it is
+        durable already; the helper renames it to .log and fsyncs the directory."""
+        seg, self._active = self._active, None
+        os.close(seg.fd)  # the helper has its own descriptor
+        if seg.size == 0:
+            self._helper.forget(seg.id)
+            seg.path.unlink(missing_ok=True)
+            return
+        token = next(self._tokens)
+        self._sealing[token] = seg.path
+        try:
+            self._helper.send(b"C", seg.id, token, os.fsencode(str(seg.path)))
+        except OSError as exc:
+            self._helper_lost_locked(str(exc))  # the next helper gets the seal again
+
+    def _on_reply(self) -> None:
+        """(event loop, or a thread draining while the loop is not running) Read the
+        helper's answers."""
+        helper = self._helper
+        while helper is not None:
+            try:
+                msg = helper.sock.recv(8192)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                msg = b""
+            if len(msg) < fsyncer.REPLY.size:
+                with self._lock:
+                    if self._helper is helper:
+                        code = helper.proc.poll()
+                        self._helper_lost_locked("it exited" + (f" with status {code}" if code is not None else ""))
+                return
+            op, token, err = fsyncer.REPLY.unpack_from(msg)
+            if op == b"S":
+                self._synced(token, err)
+            elif op == b"C":
+                self._sealed_by_helper(token, err, msg[fsyncer.REPLY.size:].decode("utf-8", "replace"))
+            helper = self._helper
+
+    def _synced(self, token: int, err: int) -> None:
+        with self._lock:
+            group = self._inflight
+            if group is None or group.token != token:
+                return
+            self._inflight = None
+            if err and self._active is group.seg:
+                # cut the group (never acknowledged) and go on in a fresh segment: after
+                # a failed fsync the state of the file's unsynced pages is unknown
+                self._abandon_locked(group.start)
+            self._cond.notify_all()
+        self._complete(group, err)
+        if self._hq:
+            self._request_flush()
+
+    def _sealed_by_helper(self, token: int, err: int, text: str) -> None:
+        path = self._sealing.pop(token, None)
+        if path is not None and err:
+            log.error("raw log: cannot seal %s: %s (retried at the next rotation)", path, text or os.strerror(err))
+            with self._lock:
+                if path.exists():
+                    self._stranded.append(path)
+
+    def _complete(self, group: "_Group", err: int) -> None:
+        exc = OSError(err, os.strerror(err)) if err else None
+        self._done(group.items, group.nbytes, exc, time.perf_counter() - group.t0)
+
+    def _request_flush(self) -> None:
+        """Have the event loop write the next group (from any thread)."""
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is not None and running is loop:
+            self._schedule_flush()
+        else:
+            self._call_soon(self._schedule_flush)
+
+    def _call_soon(self, fn) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        try:
+            if running is loop:
+                loop.call_soon(fn)
+            else:
+                loop.call_soon_threadsafe(fn)
+        except RuntimeError:  # closed meanwhile
+            pass
+
+    def _wait_no_inflight(self) -> None:
+        """(lock held) Wait until no group is being synced: a segment is sealed only
+        between groups. When the event loop cannot read the helper's answer (it is not
+        running, or this is its own thread), read it here."""
+        while self._inflight is not None:
+            loop = self._loop
+            try:
+                on_loop = asyncio.get_running_loop() is loop
+            except RuntimeError:
+                on_loop = False
+            if loop is not None and loop.is_running() and not on_loop:
+                self._cond.wait(0.5)  # the loop's reader answers and notifies
+                continue
+            helper = self._helper
+            if helper is None:
+                break
+            self._lock.release()
+            try:
+                select.select([helper.sock], [], [], 1.0)
+                self._on_reply()
+            finally:
+                self._lock.acquire()
+
+    def _flush_after_rotation(self) -> None:
+        """(lock held) A rotation is over: let the loop write what queued meanwhile."""
+        if self._hq and not self._rotate_waiting:
+            self._request_flush()
+
+    def _stop_helper(self) -> None:
+        with self._lock:
+            self._drop_helper_locked()
+            self._loop = None
+
     # -- segments (callers hold self._lock) -------------------------------------------
-    def _open_segment(self) -> _Segment:
+    def _open_segment(self, sync_dir: bool = True) -> _Segment:
         while True:
             stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
             stem = f"seg-{stamp}-{self._seq:06d}"
@@ -415,7 +805,7 @@ class RawLog:
             except FileExistsError:
                 continue
             break
-        if self.fsync:
+        if self.fsync and sync_dir:
             try:
                 fsync_dir(self.directory)
             except OSError:
@@ -434,6 +824,8 @@ class RawLog:
         seg, self._active = self._active, None
         if seg is None:
             return None
+        if seg.id and self._helper is not None:
+            self._helper.forget(seg.id)
         try:
             if self.fsync:
                 os.fsync(seg.fd)
@@ -545,6 +937,58 @@ class RawLog:
         fh, self._lockfile = self._lockfile, None
         if fh is not None:
             fh.close()  # closing the file releases the flock
+
+
+@dataclass(slots=True)
+class _Group:
+    """Records written to the active segment and waiting for the helper's fsync."""
+
+    token: int
+    items: list  # (data, future)
+    seg: _Segment
+    start: int  # offset of the group in the segment
+    nbytes: int
+    t0: float  # perf_counter() when it was written
+
+
+class _Helper:
+    """The fsync helper process (fsyncer.py) and the collector's end of its socket."""
+
+    def __init__(self, command: list[str], directory: Path):
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.proc = subprocess.Popen(
+                [*command, str(child.fileno()), str(directory)],
+                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, close_fds=True,
+            )
+        except BaseException:
+            parent.close()
+            raise
+        finally:
+            child.close()
+        parent.setblocking(False)
+        self.sock = parent
+
+    def send(self, op: bytes, seg: int, token: int, extra: bytes = b"") -> None:
+        self.sock.send(fsyncer.REQUEST.pack(op, seg, token) + extra)
+
+    def adopt(self, seg: _Segment) -> None:
+        socket.send_fds(self.sock, [fsyncer.REQUEST.pack(b"N", seg.id, 0)], [seg.fd])
+
+    def forget(self, seg_id: int) -> None:
+        try:
+            self.send(b"X", seg_id, 0)
+        except OSError:
+            pass  # a dead helper holds nothing
+
+    def close(self) -> None:
+        """Close the socket: the helper finishes what it was sent, then exits."""
+        self.sock.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def _by_loop(items: list) -> list:
