@@ -459,16 +459,64 @@ def test_country_and_basic_auth_helpers():
     assert _basic_user("Basic %%%") == ""
 
 
-def test_loads_run_on_a_thread_of_lower_cpu_priority(make_collector):
-    """The loader's thread (and the DuckDB threads it starts) runs BACKGROUND_NICE steps
-    of CPU priority below the requests, so a load never takes the CPU from them."""
+def test_loads_run_in_a_child_process_of_lower_cpu_priority(make_collector):
+    """By default the loads run in a loader process of the collector's, BACKGROUND_NICE
+    steps of CPU priority below the requests (and with a GIL of its own); it goes with
+    the collector."""
     import os
+
+    import psutil
 
     from eventlake.collect.app import BACKGROUND_NICE
 
     c = make_collector()
+    assert c.post("/v1/track", track(messageId="proc-1")).status_code == 200
+    assert c.load().records_loaded == 1
+    pid = c.health()["loader"]["process"]
+    assert isinstance(pid, int) and pid != os.getpid()
+    proc = psutil.Process(pid)
+    assert proc.ppid() == os.getpid()
+    assert "eventlake.collect.loadworker" in proc.cmdline()
+    main = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    assert proc.nice() == min(19, main + BACKGROUND_NICE)
+    # the request path (the server's event loop thread) keeps the process's priority
+    assert os.getpriority(os.PRIO_PROCESS, c.server._thread.native_id) == main
+    c.close()
+    proc.wait(30)  # (the collector reaped it: closed with the collector)
+    assert not proc.is_running()
+    assert c.query("SELECT message_id FROM raw_events") == [("proc-1",)]
+
+
+def test_a_killed_loader_process_is_replaced_at_the_next_load(make_collector):
+    import os
+    import signal
+
+    import psutil
+
+    c = make_collector()
+    assert c.post("/v1/track", track(messageId="k-1")).status_code == 200
+    assert c.load().records_loaded == 1
+    first = c.health()["loader"]["process"]
+    os.kill(first, signal.SIGKILL)
+    psutil.Process(first).wait(10)
+    assert c.post("/v1/track", track(messageId="k-2")).status_code == 200
+    assert c.load().records_loaded == 1  # a new process loads what was pending
+    second = c.health()["loader"]["process"]
+    assert second not in (None, first)
+    assert sorted(c.query("SELECT message_id FROM raw_events")) == [("k-1",), ("k-2",)]
+
+
+def test_loads_can_run_on_a_thread_of_lower_cpu_priority(make_collector):
+    """load_process=False: the loader's thread (and the DuckDB threads it starts) runs
+    BACKGROUND_NICE steps of CPU priority below the requests."""
+    import os
+
+    from eventlake.collect.app import BACKGROUND_NICE
+
+    c = make_collector(app={"load_process": False})
     assert c.post("/v1/track", track(messageId="nice-1")).status_code == 200
     assert c.load().records_loaded == 1
+    assert c.health()["loader"]["process"] is None
     [loader] = [t for t in threading.enumerate() if t.name.startswith("eventlake-loader")]
     main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert os.getpriority(os.PRIO_PROCESS, loader.native_id) == min(19, main + BACKGROUND_NICE)

@@ -519,3 +519,25 @@ def test_helper_serves_successive_event_loops_and_seals_by_size(tmp_path):
     assert len(segs) >= 3  # groups of ~850 bytes: a new segment for each but the first
     assert sorted(lines_of(segs)) == sorted(rec(i) for i in range(30))
     assert list((tmp_path / "raw").glob("*.open")) == []
+
+
+def test_a_failed_fsync_fails_the_group_written_after_it_too(tmp_path):
+    """Two groups in flight: the first one's fsync fails, so both are cut (the second
+    was written after it in the same segment) and neither is acknowledged."""
+    async def main():
+        rl = RawLog(tmp_path / "raw", syncer_command=probe("slow:0.2,fail:2"))
+        await rl.append([rec(0)])  # segment fsync 1
+        first = asyncio.ensure_future(rl.append([rec(1)]))  # fsync 2 fails
+        await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(rl.append([rec(2)]))  # written while the first syncs
+        await asyncio.sleep(0.05)
+        assert len(rl._inflight) == 2
+        results = await asyncio.gather(first, second, return_exceptions=True)
+        assert all(isinstance(r, RawLogError) for r in results), results
+        await rl.append([rec(3)])
+        await rl.close()
+        return rl
+
+    rl = asyncio.run(main())
+    assert lines_of(rl.sealed()) == [rec(0), rec(3)]
+    assert list((tmp_path / "raw").glob("*.open")) == []

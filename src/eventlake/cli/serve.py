@@ -50,6 +50,8 @@ def collector(
     max_in_flight: int = typer.Option(512, "--max-in-flight", help="Requests handled at once; more are answered 429."),
     max_pending_mb: float = typer.Option(32.0, "--max-pending-mb", help="MB waiting to be written before requests are answered 503."),
     min_free_mb: float = typer.Option(256.0, "--min-free-mb", help="Free disk space (MB) below which requests are answered 503."),
+    fsync_by: str = typer.Option("helper", "--fsync-by", help="Who makes the raw log durable: 'helper' (a helper process fsyncs while the server goes on) or 'thread' (a writer thread of the server writes and fsyncs)."),
+    loader: str = typer.Option("process", "--loader", help="Where loads into the lake run: 'process' (a child process at a lower CPU priority) or 'thread' (a thread of the server)."),
     log_level: str = typer.Option("info", "--log-level", help="Log level: debug, info, warning or error."),
 ) -> None:
     """Run the event collector: Segment-compatible HTTP API, durable raw log, loads into the lake."""
@@ -63,6 +65,10 @@ def collector(
         raise EventlakeError("--load-interval must be 0 or more seconds")
     if max_in_flight < 1:
         raise EventlakeError("--max-in-flight must be at least 1")
+    if fsync_by not in ("helper", "thread"):
+        raise EventlakeError(f"--fsync-by {fsync_by!r}: use helper or thread")
+    if loader not in ("process", "thread"):
+        raise EventlakeError(f"--loader {loader!r}: use process or thread")
     level = _logging(log_level)
 
     lake = state.lake()
@@ -79,6 +85,8 @@ def collector(
         load_interval=load_interval if load_interval > 0 else 3600.0 * 24 * 365,
         max_pending_bytes=int(max_pending_mb * 1024 * 1024),
         min_free_bytes=int(min_free_mb * 1024 * 1024),
+        sync_process=fsync_by == "helper",
+        load_process=loader == "process",
     )
     # recovery (sealing what a killed process left open) happens here, before the
     # first request; a second collector on the same raw log is refused here too
@@ -88,6 +96,7 @@ def collector(
         segment_seconds=opts.segment_seconds,
         max_pending_bytes=opts.max_pending_bytes,
         min_free_bytes=opts.min_free_bytes,
+        sync_process=opts.sync_process,
     )
     for path, cut in rawlog.recovered:
         err_console.print(f"recovered {path.name}" + (f" (cut {cut} unacknowledged bytes)" if cut else ""))

@@ -82,12 +82,14 @@ class CollectorOptions:
     source_refresh_seconds: float = 5.0  # re-read collector_sources this often
     load_interval: float | None = None  # seconds between loads into the lake; None: no loader
     load_on_shutdown: bool = True  # when the loader runs: load what is pending at shutdown
+    load_process: bool = True  # load in a child process (False: in a thread of the collector)
     # RawLog settings when the app makes its own raw log
     segment_bytes: int = 64 * 1024 * 1024
     segment_seconds: float = 60.0
     max_pending_bytes: int = 32 * 1024 * 1024
     min_free_bytes: int = 256 * 1024 * 1024
     fsync: bool = True
+    sync_process: bool = True  # fsync in a helper process (False: in a writer thread)
 
 
 class Rejected(Exception):
@@ -427,8 +429,9 @@ class Collector:
         self.loading = False  # a load into the lake is running
         self.fanout = fanout  # eventlake.destinations.fanout.Fanout, or None
         self._clock = _Clock()
-        # loads into the lake run on a thread of their own, at a lower CPU priority
-        # than the requests (see _background_priority)
+        # loads into the lake run in a child process (loadworker.py), driven from a
+        # thread of their own, or in that thread (load_process=False); either way at a
+        # lower CPU priority than the requests (see _background_priority)
         self._load_thread: ThreadPoolExecutor | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -446,6 +449,7 @@ class Collector:
                 max_pending_bytes=o.max_pending_bytes,
                 min_free_bytes=o.min_free_bytes,
                 fsync=o.fsync,
+                sync_process=o.sync_process,
             )
         await self.rawlog.start()
         if self.fanout is not None:
@@ -490,9 +494,14 @@ class Collector:
     # -- loading ----------------------------------------------------------------------------------
     def _get_loader(self):
         if self._loader is None:
-            from .loader import Loader
+            if self.options.load_process:
+                from .loadworker import LoaderProcess
 
-            self._loader = Loader(self.lake, self.rawlog_dir, keep_connection=True)
+                self._loader = LoaderProcess(self.lake, self.rawlog_dir, nice=BACKGROUND_NICE)
+            else:
+                from .loader import Loader
+
+                self._loader = Loader(self.lake, self.rawlog_dir, keep_connection=True)
         return self._loader
 
     async def _in_load_thread(self, fn):
@@ -868,6 +877,7 @@ class Collector:
                 "last_load": c.last_load,
                 "last_error": c.last_load_error,
                 "waiting": self._backlog(),
+                "process": getattr(self._loader, "pid", None),  # the loader process, while it runs
             },
         }
 
@@ -918,6 +928,8 @@ def _rawlog_stats(rawlog) -> dict:
         "appends_per_commit": round(appends / commits, 2) if commits else None,
         "mean_commit_ms": round(rawlog.commit_seconds * 1000 / commits, 3) if commits else None,
         "pending_bytes": rawlog.pending_bytes,
+        "fsync_by": getattr(rawlog, "sync_mode", None),
+        "fsync_helper_restarts": getattr(rawlog, "helper_restarts", None),
     }
 
 

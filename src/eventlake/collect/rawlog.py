@@ -55,6 +55,7 @@ RETRY_QUEUE_FULL = 1  # seconds a client is asked to wait when the queue is full
 RETRY_DISK_FULL = 30  # ... when the disk is nearly full
 RETRY_CLOSED = 5  # ... while the collector shuts down
 FREE_CHECK_SECONDS = 0.5  # how often free disk space is measured
+MAX_GROUPS_IN_FLIGHT = 2  # groups written and waiting for the helper's fsync
 MAX_HELPER_RESTARTS = 100  # fsync helpers started after the first; then the writer thread fsyncs
 
 
@@ -157,7 +158,7 @@ class RawLog:
         self._thread: threading.Thread | None = None
         self._idle_waiters: list[asyncio.Future] = []
         # Helper mode (fsync in a helper process). The event loop owns `_hq`, the helper
-        # and the group in flight; `_inflight` and `_rotate_waiting` change under `_lock`
+        # and the groups in flight; `_inflight` and `_rotate_waiting` change under `_lock`
         # (a rotation from another thread waits on `_cond` until no group is in flight).
         self._use_helper = bool(fsync and sync_process)
         self._syncer_command = list(syncer_command) if syncer_command else [sys.executable, "-I", "-S", fsyncer.__file__]
@@ -166,7 +167,11 @@ class RawLog:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._hq: list = []  # (data, future) waiting for the next group
         self._flush_scheduled = False
-        self._inflight: _Group | None = None
+        # Groups written and sent to the helper, oldest first, all in the active segment.
+        # With two in flight the helper starts the next fsync the moment one ends, and
+        # the event loop answers one group while the next is synced.
+        self._inflight: collections.deque[_Group] = collections.deque()
+        self.max_groups_in_flight = MAX_GROUPS_IN_FLIGHT
         self._rotate_waiting = 0
         self._cond = threading.Condition(self._lock)
         self._seg_ids = itertools.count(1)
@@ -256,7 +261,7 @@ class RawLog:
             if self._use_helper:  # (binding can fall back to the writer thread)
                 self._pending += n
                 self._hq.append((data, fut))
-                if not self._flush_scheduled and self._inflight is None:
+                if not self._flush_scheduled and len(self._inflight) < self.max_groups_in_flight:
                     self._flush_scheduled = True
                     loop.call_soon(self._flush)
                 await fut
@@ -506,7 +511,7 @@ class RawLog:
                     return
             else:
                 loop.add_reader(helper.sock.fileno(), self._on_reply)
-        if self._hq and self._inflight is None:
+        if self._hq and len(self._inflight) < self.max_groups_in_flight:
             self._schedule_flush()
 
     def _start_helper_locked(self) -> None:
@@ -523,8 +528,7 @@ class RawLog:
                 helper.adopt(seg)
             for token, path in self._sealing.items():
                 helper.send(b"C", 0, token, os.fsencode(str(path)))
-            group = self._inflight
-            if group is not None:
+            for group in self._inflight:
                 helper.send(b"S", group.seg.id, group.token)
         except OSError:
             self._drop_helper_locked()
@@ -565,16 +569,16 @@ class RawLog:
         log.error("raw log: the fsync helper of %s cannot run (%s); fsyncing in a writer thread instead", self.directory, reason)
         self._drop_helper_locked()
         self._use_helper = False
-        group, self._inflight = self._inflight, None
+        groups, self._inflight = list(self._inflight), collections.deque()
         err = 0
-        if group is not None:
+        if groups:
             try:
-                os.fsync(group.seg.fd)
+                os.fsync(groups[0].seg.fd)
                 fsync_dir(self.directory)
             except OSError as exc:
                 err = exc.errno or errno.EIO
-                if self._active is group.seg:
-                    self._abandon_locked(group.start)
+                if self._active is groups[0].seg:
+                    self._abandon_locked(groups[0].start)
         elif self._active is not None:
             try:  # the helper may not have synced the new segment's directory entry yet
                 fsync_dir(self.directory)
@@ -585,7 +589,7 @@ class RawLog:
             if path.exists():
                 self._seal_path(path)
         self._cond.notify_all()
-        if group is not None:
+        for group in groups:
             self._complete(group, err)
         queued, self._hq = self._hq, []
         loop = self._loop
@@ -604,12 +608,12 @@ class RawLog:
         """(event loop) Write everything queued as one group to the active segment and
         ask the helper to fsync it; its answer resolves the callers (`_synced`)."""
         self._flush_scheduled = False
-        if self._inflight is not None or not self._hq or self._rotate_waiting or not self._use_helper:
+        if len(self._inflight) >= self.max_groups_in_flight or not self._hq or self._rotate_waiting or not self._use_helper:
             return
         if not self._lock.acquire(blocking=False):
             return  # another thread is sealing the segment: it schedules a flush when done
         try:
-            if self._rotate_waiting or self._inflight is not None or not self._use_helper:
+            if self._rotate_waiting or len(self._inflight) >= self.max_groups_in_flight or not self._use_helper:
                 return
             if self._helper is None:
                 self._helper_lost_locked("it is not running")
@@ -619,7 +623,7 @@ class RawLog:
             data = items[0][0] if len(items) == 1 else b"".join([it[0] for it in items])
             seg = self._active
             try:
-                if seg is not None and (seg.size >= self.segment_bytes or time.monotonic() - seg.created >= self.segment_seconds):
+                if seg is not None and not self._inflight and (seg.size >= self.segment_bytes or time.monotonic() - seg.created >= self.segment_seconds):
                     self._seal_by_helper_locked()
                     seg = None
                 if seg is None:
@@ -642,9 +646,10 @@ class RawLog:
                 self._done(items, len(data), exc, 0.0)
                 return
             seg.size += len(data)
-            group = self._inflight = _Group(next(self._tokens), items, seg, start, len(data), time.perf_counter())
+            group = _Group(next(self._tokens), items, seg, start, len(data), time.perf_counter())
+            self._inflight.append(group)
             if not self._use_helper:  # (the helper was lost above and none could start)
-                self._inflight = None
+                self._inflight.remove(group)
                 self._complete(group, self._fsync_here(seg))
                 return
             try:
@@ -705,16 +710,21 @@ class RawLog:
 
     def _synced(self, token: int, err: int) -> None:
         with self._lock:
-            group = self._inflight
-            if group is None or group.token != token:
-                return
-            self._inflight = None
-            if err and self._active is group.seg:
-                # cut the group (never acknowledged) and go on in a fresh segment: after
-                # a failed fsync the state of the file's unsynced pages is unknown
-                self._abandon_locked(group.start)
+            inflight = self._inflight
+            if not inflight or inflight[0].token != token:
+                return  # (a group already failed with an earlier one)
+            if not err:
+                done = [inflight.popleft()]
+            else:
+                # cut the group, and those written after it, and go on in a fresh
+                # segment (after a failed fsync the state of the file's unsynced pages
+                # is unknown): none of them is acknowledged
+                done, self._inflight = list(inflight), collections.deque()
+                if self._active is done[0].seg:
+                    self._abandon_locked(done[0].start)
             self._cond.notify_all()
-        self._complete(group, err)
+        for group in done:
+            self._complete(group, err)
         if self._hq:
             self._request_flush()
 
@@ -762,7 +772,7 @@ class RawLog:
         """(lock held) Wait until no group is being synced: a segment is sealed only
         between groups. When the event loop cannot read the helper's answer (it is not
         running, or this is its own thread), read it here."""
-        while self._inflight is not None:
+        while self._inflight:
             loop = self._loop
             try:
                 on_loop = asyncio.get_running_loop() is loop
