@@ -5,8 +5,9 @@ same machine in the same run.
   bare:    uvicorn serving an app that answers every POST with {"success": true}
   track:   wrk -> POST /v1/track, one event per request (unique messageIds)
   batch:   wrk -> POST /v1/batch, 100 events per request
-  memory:  the collector's RSS sampled during a long mixed run (track + batch), with
-           the loader loading into the lake as it goes; flat means bounded
+  memory:  the RSS of the collector and its helper processes (the fsync helper, the
+           loader process) sampled during a long mixed run (track + batch), with the
+           loader loading into the lake as it goes; flat means bounded
 
 Load comes from wrk (Debian's package) in its own process; each target gets the same
 connections and duration. Targets on 2 cores: >= 50,000 events/s batched; single-event
@@ -152,11 +153,41 @@ def cpu_profile(pid: int, before: dict, after: dict, seconds: float, requests_pe
     }
 
 
+def children_cpu(pid: int) -> dict[int, tuple[str, float]]:
+    """(command, CPU seconds) of each child process of a server (the collector's fsync
+    helper and loader process)."""
+    out = {}
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            t = child.cpu_times()
+            args = child.cmdline()
+            cmd = next((Path(a).name for a in args if "fsyncer" in a or "loadworker" in a), " ".join(args[1:3]))
+        except psutil.Error:
+            continue
+        out[child.pid] = (cmd, t.user + t.system)
+    return out
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    """RSS of a process and its children."""
+    total = proc.memory_info().rss
+    for child in proc.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
 def profiled_wrk(pid: int, *args) -> dict:
-    before, t0 = thread_times(pid), time.time()
+    before, kids0, t0 = thread_times(pid), children_cpu(pid), time.time()
     res = wrk(*args)
-    after, elapsed = thread_times(pid), time.time() - t0
+    after, kids1, elapsed = thread_times(pid), children_cpu(pid), time.time() - t0
     res["profile"] = cpu_profile(pid, before, after, elapsed, res["requests_per_s"])
+    if kids1:
+        res["profile"]["child_processes_running"] = {
+            f"{cmd} (pid {p})": round((cpu - kids0.get(p, (cmd, 0.0))[1]) / elapsed, 3) for p, (cmd, cpu) in kids1.items()
+        }
     return res
 
 
@@ -190,7 +221,7 @@ def main() -> None:
     )
     result: dict = {"benchmark": "collector", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
                     "settings": {"seconds": args.seconds, "connections": args.connections, "wrk_threads": 1, "durable_ack": "write + fsync per group commit",
-                                 "processes": "one each: the bare app and the collector (its raw-log writer and loader are threads of it)"}}
+                                 "processes": "the bare app; the collector with its fsync helper and loader processes"}}
     try:
         wait_up(f"http://127.0.0.1:{bare_port}/")
         wait_up(f"http://127.0.0.1:{port}/health")
@@ -215,7 +246,7 @@ def main() -> None:
         def sample() -> None:
             start = time.time()
             while not stop.is_set():
-                samples.append((round(time.time() - start, 1), proc.memory_info().rss))
+                samples.append((round(time.time() - start, 1), tree_rss(proc)))
                 stop.wait(5)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -244,7 +275,7 @@ def main() -> None:
         }
         health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()
         result["collector_health"] = {k: health.get(k) for k in ("accepted", "rejected", "backpressure", "raw_log")}
-        result["collector_health"].update({k: (health.get("loader") or {}).get(n) for k, n in (("loads", "loads"), ("load_errors", "errors"))})
+        result["collector_health"].update({k: (health.get("loader") or {}).get(n) for k, n in (("loads", "loads"), ("load_errors", "errors"), ("loader_waiting", "waiting"))})
         result["targets"] = {"batch_events_per_s_at_least": 50_000, "track_ratio_to_bare_at_least": 0.5, "memory_growth_ratio_at_most": 1.2}
         result["met"] = {
             "batch": result["collector_batch"]["events_per_s"] >= 50_000,

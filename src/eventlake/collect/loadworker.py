@@ -13,8 +13,9 @@ priority, it only takes a CPU the requests leave idle.
 
 Requests and answers are pickled tuples, each preceded by its length (4 bytes), on a
 socket pair: ("load",) -> ("ok", IngestStats) | ("error", message); ("close",) ends
-it. The process also ends when the socket closes, and is killed with the collector
-(PR_SET_PDEATHSIG), as the loader thread was: a load stopped half way is the crash
+it. The process also ends when the socket closes, ignores SIGINT and SIGTERM (the
+collector closes it after its last load at shutdown), and is killed with the
+collector (PR_SET_PDEATHSIG), as the loader thread was: a load stopped half way is the crash
 the loader is built to resume from (segments are removed only after their commit)."""
 
 from __future__ import annotations
@@ -169,9 +170,10 @@ def _die_with(parent_pid: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     fd, parent_pid, nice, level, config, raw_dir = (sys.argv[1:] if argv is None else argv)[:6]
     _die_with(int(parent_pid))
-    # Ctrl-C in a terminal reaches the whole process group: the collector shuts down
-    # and closes this process itself, after its last load
+    # Ctrl-C in a terminal (or a service manager's SIGTERM) reaches the whole process
+    # group: the collector shuts down and closes this process itself, after its last load
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         os.setpriority(os.PRIO_PROCESS, 0, int(nice))
     except (AttributeError, OSError):
