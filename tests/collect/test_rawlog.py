@@ -541,3 +541,19 @@ def test_a_failed_fsync_fails_the_group_written_after_it_too(tmp_path):
     rl = asyncio.run(main())
     assert lines_of(rl.sealed()) == [rec(0), rec(3)]
     assert list((tmp_path / "raw").glob("*.open")) == []
+
+
+def test_a_helper_that_cannot_run_is_not_restarted_again_and_again(tmp_path, caplog):
+    """A helper command that starts but exits at once (here: a script that is not
+    there) makes the raw log fall back to the writer thread at the first group."""
+    async def main():
+        rl = RawLog(tmp_path / "raw", syncer_command=[sys.executable, str(tmp_path / "missing.py")])
+        await rl.append([rec(1)])
+        await asyncio.gather(*(rl.append([rec(i)]) for i in range(2, 10)))
+        await rl.close()
+        return rl
+
+    rl = asyncio.run(main())
+    assert rl.sync_mode == "writer thread" and rl.helper_restarts == 0
+    assert "before answering anything" in caplog.text
+    assert sorted(lines_of(rl.sealed())) == sorted(rec(i) for i in range(1, 10))

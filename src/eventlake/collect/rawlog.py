@@ -698,9 +698,17 @@ class RawLog:
             if len(msg) < fsyncer.REPLY.size:
                 with self._lock:
                     if self._helper is helper:
-                        code = helper.proc.poll()
-                        self._helper_lost_locked("it exited" + (f" with status {code}" if code is not None else ""))
+                        try:
+                            code = helper.proc.wait(1)
+                        except subprocess.TimeoutExpired:
+                            code = None
+                        why = "it exited" + (f" with status {code}" if code is not None else "")
+                        if helper.answered:
+                            self._helper_lost_locked(why)
+                        else:  # it cannot run here (a missing file, a broken interpreter): no retries
+                            self._fallback_locked(why + " before answering anything")
                 return
+            helper.answered = True
             op, token, err = fsyncer.REPLY.unpack_from(msg)
             if op == b"S":
                 self._synced(token, err)
@@ -978,6 +986,7 @@ class _Helper:
             child.close()
         parent.setblocking(False)
         self.sock = parent
+        self.answered = False  # it answered at least once (it can run here)
 
     def send(self, op: bytes, seg: int, token: int, extra: bytes = b"") -> None:
         self.sock.send(fsyncer.REQUEST.pack(op, seg, token) + extra)
