@@ -315,29 +315,21 @@ class RawLog:
     def rotate(self) -> Path | None:
         """Seal the active segment now (waits for a write in progress). Returns the
         sealed file, or None when no segment was open. Safe from any thread."""
-        with self._lock:
-            self._rotate_waiting += 1
-            try:
-                self._wait_no_inflight()
-                self._retry_stranded()
-                if self._active is None:
-                    return None
-                return self._seal_locked()
-            finally:
-                self._rotate_waiting -= 1
-                self._flush_after_rotation()
+        return self._rotate(None)
 
     def rotate_if_idle(self, max_age: float | None = None) -> Path | None:
         """Seal the active segment if it is at least `max_age` seconds old (default
         segment_seconds): with no further appends it would otherwise stay open and its
         events would never reach the loader. Safe from any thread (the loader's)."""
-        age = self.segment_seconds if max_age is None else max_age
+        return self._rotate(self.segment_seconds if max_age is None else max_age)
+
+    def _rotate(self, min_age: float | None) -> Path | None:
         with self._lock:
-            self._rotate_waiting += 1
+            self._rotate_waiting += 1  # no new group is written meanwhile
             try:
                 self._retry_stranded()
                 seg = self._active
-                if seg is None or time.monotonic() - seg.created < age:
+                if seg is None or (min_age is not None and time.monotonic() - seg.created < min_age):
                     return None
                 self._wait_no_inflight()
                 if self._active is None:
