@@ -292,6 +292,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
     save_result("collector", result)
+    # the raw log of a 10-minute run at full load can reach tens of GB: only the result is kept
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
