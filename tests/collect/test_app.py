@@ -477,6 +477,9 @@ def test_loads_run_in_a_child_process_of_lower_cpu_priority(make_collector):
     proc = psutil.Process(pid)
     assert proc.ppid() == os.getpid()
     assert "eventlake.collect.loadworker" in proc.cmdline()
+    # the lake's settings (a PostgreSQL catalog's may hold a password) go over the
+    # socket: other users can read a command line
+    assert not any(str(c.lake.path) in arg or "sqlite" in arg for arg in proc.cmdline())
     main = os.getpriority(os.PRIO_PROCESS, os.getpid())
     assert proc.nice() == min(19, main + BACKGROUND_NICE)
     # the request path (the server's event loop thread) keeps the process's priority

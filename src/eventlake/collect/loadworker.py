@@ -7,20 +7,20 @@ full load, measured in bench/README.md); in a process of its own, at a lower CPU
 priority, it only takes a CPU the requests leave idle.
 
     LoaderProcess(lake, rawlog_dir)    the collector's end: load_pending(), close()
-    python -m eventlake.collect.loadworker FD PARENT_PID NICE LOG_LEVEL LAKE_JSON RAW_DIR
+    python -m eventlake.collect.loadworker FD PARENT_PID NICE LOG_LEVEL RAW_DIR
                                        the process: one Loader, one lake connection
                                        kept between loads
 
 Requests and answers are pickled tuples, each preceded by its length (4 bytes), on a
-socket pair: ("load",) -> ("ok", IngestStats) | ("error", message); ("close",) ends
-it. The process also ends when the socket closes, ignores SIGINT and SIGTERM (the
+socket pair: first ("lake", settings) (on the socket, not the command line, which
+other users can read: a PostgreSQL catalog's connection string may hold a password),
+then ("load",) -> ("ok", IngestStats) | ("error", message); ("close",) ends it. The process also ends when the socket closes, ignores SIGINT and SIGTERM (the
 collector closes it after its last load at shutdown), and is killed with the
 collector (PR_SET_PDEATHSIG), as the loader thread was: a load stopped half way is the crash
 the loader is built to resume from (segments are removed only after their commit)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import pickle
@@ -89,7 +89,7 @@ class LoaderProcess:
 
     def _start(self) -> None:
         lake = self.lake
-        config = {"path": str(lake.path), "catalog": lake.catalog, "memory_limit": lake.memory_limit, "threads": lake.threads, "schema": lake.schema}
+        settings = {"path": str(lake.path), "catalog": lake.catalog, "memory_limit": lake.memory_limit, "threads": lake.threads, "schema": lake.schema}
         try:
             base = os.getpriority(os.PRIO_PROCESS, os.getpid())  # the collector's main thread
         except (AttributeError, OSError):
@@ -99,7 +99,7 @@ class LoaderProcess:
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "eventlake.collect.loadworker", str(child.fileno()), str(os.getpid()),
-                 str(min(19, base + self.nice)), str(level), json.dumps(config), str(self.rawlog_dir)],
+                 str(min(19, base + self.nice)), str(level), str(self.rawlog_dir)],
                 pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, close_fds=True,
             )
         except OSError as exc:
@@ -109,6 +109,7 @@ class LoaderProcess:
             child.close()
         self._sock = parent
         self.starts += 1
+        _send(parent, ("lake", settings))
 
     def _stop(self) -> None:
         sock, self._sock = self._sock, None
@@ -168,7 +169,7 @@ def _die_with(parent_pid: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    fd, parent_pid, nice, level, config, raw_dir = (sys.argv[1:] if argv is None else argv)[:6]
+    fd, parent_pid, nice, level, raw_dir = (sys.argv[1:] if argv is None else argv)[:5]
     _die_with(int(parent_pid))
     # Ctrl-C in a terminal (or a service manager's SIGTERM) reaches the whole process
     # group: the collector shuts down and closes this process itself, after its last load
@@ -183,10 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     from ..lake import Lake
     from .loader import Loader
 
-    cfg = json.loads(config)
+    sock = socket.socket(fileno=int(fd))
+    first = _recv(sock)
+    if first is None or first[0] != "lake":
+        sock.close()
+        return 0
+    cfg = dict(first[1])
     lake = Lake(cfg.pop("path"), cfg.pop("catalog"), **cfg)
     loader = Loader(lake, raw_dir, keep_connection=True)
-    sock = socket.socket(fileno=int(fd))
     try:
         while True:
             try:
