@@ -70,8 +70,8 @@ def _recv(sock: socket.socket):
 
 class LoaderProcess:
     """Runs the collector's loads in a child process; same calls as Loader
-    (load_pending, close). Not thread-safe: the collector calls it from its one loader
-    thread. A process that died is started again at the next load."""
+    (load_pending, close), one at a time (a lock keeps them apart). A process that died
+    is started again at the next load."""
 
     def __init__(self, lake, rawlog_dir: Path | str, *, nice: int = 10):
         self.lake = lake
@@ -136,7 +136,11 @@ class LoaderProcess:
                 answer = None
             if answer is None:
                 proc = self._proc
-                code = proc.wait(10) if proc is not None else None
+                try:
+                    code = proc.wait(10) if proc is not None else None
+                except subprocess.TimeoutExpired:  # its socket closed, yet it runs: end it
+                    proc.kill()
+                    code = proc.wait()
                 self._stop()
                 raise LoaderProcessError(f"the loader process stopped (exit status {code}); the load is retried")
             kind, value = answer
