@@ -467,12 +467,7 @@ class RawLog:
                 seg = self._active = self._open_segment()
             start = seg.size
             try:
-                view = memoryview(data)
-                while view:
-                    n = os.write(seg.fd, view)
-                    if n <= 0:
-                        raise OSError(errno.EIO, "write wrote nothing")
-                    view = view[n:]
+                _write_all(seg.fd, data)
                 if self.fsync:
                     os.fsync(seg.fd)
             except OSError:
@@ -626,12 +621,7 @@ class RawLog:
                     except OSError as exc:
                         self._helper_lost_locked(str(exc))  # the new helper adopts the active segment
                 start = seg.size
-                view = memoryview(data)
-                while view:
-                    n = os.write(seg.fd, view)
-                    if n <= 0:
-                        raise OSError(errno.EIO, "write wrote nothing")
-                    view = view[n:]
+                _write_all(seg.fd, data)
             except OSError as exc:
                 if seg is not None and self._active is seg:
                     self._abandon_locked(start)
@@ -1000,6 +990,15 @@ class _Helper:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:
+            raise OSError(errno.EIO, "write wrote nothing")
+        view = view[n:]
 
 
 def _by_loop(items: list) -> list:
