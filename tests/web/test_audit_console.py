@@ -80,3 +80,19 @@ def test_health_shows_the_trail_to_admins_only(demo_lake, console_url, admin_cli
         assert 'id="audit"' not in page and "wrong user name or password" not in page
     finally:
         reader.close()
+
+
+def test_health_shows_events_still_in_the_journal_while_the_lake_is_busy(demo_lake, console_url, admin_client):
+    """While another job holds the lake's writer lock the journal cannot be committed:
+    the page reads the newest events from the journal, so a refused sign-in a moment
+    ago is listed all the same."""
+    with demo_lake.writer_lock(wait=False) as got:
+        assert got
+        with httpx.Client(base_url=console_url) as c:
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+            c.post("/login", data={"username": "busy-lake-user", "password": "y" * 12, "csrf_token": csrf, "next": "/"})
+        html = admin_client.get("/health", params={"audit_outcome": "refused"}).text
+    events = html.split('id="audit"')[1]
+    assert "busy-lake-user" in events and "wrong user name or password" in events
+    by_actor = admin_client.get("/health", params={"audit_actor": "busy-lake-user"}).text.split('id="audit"')[1]
+    assert by_actor.count("busy-lake-user</a>") + by_actor.count("<td>busy-lake-user</td>") == 1  # listed once, journal or table

@@ -10,8 +10,11 @@ records come from every source and tenant, so they are shown to admins only."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Request
 
+from ...governance.audit import Journal
 from ...governance.rewrite import PolicyError
 from ...lake.catalog import sql_literal
 from ...lake.schema import TABLES
@@ -54,7 +57,7 @@ GROUP BY action, outcome
 ORDER BY outcome = 'ok', events DESC, action
 """
 _AUDIT_EVENTS = """
-SELECT event_time, actor, auth, token_id, via, action, target, outcome, reason, rows, tables, statement, client
+SELECT event_id, event_time, actor, auth, token_id, via, action, target, outcome, reason, rows, tables, statement, client
 FROM audit_events
 WHERE ($outcome = '*' OR outcome = $outcome)
   AND ($actor = '*' OR actor = $actor)
@@ -62,23 +65,41 @@ ORDER BY event_time DESC, event_id
 LIMIT $limit
 """
 AUDIT_OUTCOMES = ("*", "ok", "refused", "error")
+_AUDIT_COLUMNS = ("event_id", "event_time", "actor", "auth", "token_id", "via", "action", "target", "outcome", "reason", "rows",
+                  "tables", "statement", "client")
+
+
+def _utc(t):
+    return t.replace(tzinfo=dt.timezone.utc) if isinstance(t, dt.datetime) and t.tzinfo is None else t
 
 
 def _audit(console, outcome: str, actor: str) -> tuple[list[dict], list[dict]]:
-    """The audit trail for admins: events of the last 7 days by action and outcome, and
-    the latest events (filtered). Events journalled a moment ago are committed first."""
+    """The audit trail for admins: events of the last 7 days by action and outcome (as
+    committed), and the latest events (filtered). Events journalled a moment ago are
+    committed first; when the lake is busy (another writer holds it) they are read from
+    the journal instead, so the latest events are always shown."""
     console.audit.flush(wait=False)
+    # the journal before the table: an event committed in between is then in the table
+    pending = Journal(console.lake).pending()
     cur = console.queries.cursor()
     try:
         present = console.lake.table_names(cur)
     finally:
         cur.close()
-    if "audit_events" not in present:
-        return [], []
-    counts = console.queries.run(_AUDIT_COUNTS).rows
+    counts: list[dict] = []
+    events: list[dict] = []
+    if "audit_events" in present:
+        counts = console.queries.run(_AUDIT_COUNTS).rows
+        events = console.queries.run(_AUDIT_EVENTS, {"outcome": outcome, "actor": actor, "limit": PAGE_SIZE}).rows
+    seen = {e["event_id"] for e in events}
+    for r in pending:
+        if r["event_id"] not in seen and outcome in ("*", r["outcome"]) and actor in ("*", r["actor"]):
+            events.append({k: r.get(k) for k in _AUDIT_COLUMNS})
+    if pending:
+        events.sort(key=lambda e: _utc(e["event_time"]), reverse=True)
+        events = events[:PAGE_SIZE]
     for c in counts:
         c["_link_outcome"] = query({}, audit_outcome=c["outcome"]) + "#audit"
-    events = console.queries.run(_AUDIT_EVENTS, {"outcome": outcome, "actor": actor, "limit": PAGE_SIZE}).rows
     for e in events:
         if e["actor"]:
             e["_link_actor"] = query({}, audit_actor=e["actor"]) + "#audit"
