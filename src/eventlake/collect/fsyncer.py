@@ -34,7 +34,8 @@ REQUEST = struct.Struct("<cQQ")  # op, segment id, token
 REPLY = struct.Struct("<cQi")  # op, token, errno (0 = done)
 
 
-def _fsync_dir(directory: str) -> None:
+def fsync_dir(directory) -> None:
+    """Make a directory's entries (a created, renamed or removed file) durable."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -77,7 +78,7 @@ def serve(sock: socket.socket, directory: str) -> int:
                     raise OSError(errno.EBADF, f"segment {seg} is not open in the fsync helper")
                 os.fsync(fd)
                 if seg in fresh:
-                    _fsync_dir(directory)
+                    fsync_dir(directory)
                     fresh.discard(seg)
             except OSError as exc:
                 err = exc.errno or errno.EIO
@@ -94,7 +95,7 @@ def serve(sock: socket.socket, directory: str) -> int:
                     finally:
                         os.close(fd)
                 os.rename(path, path[: -len(".open")] + ".log" if path.endswith(".open") else path + ".log")
-                _fsync_dir(directory)
+                fsync_dir(directory)
             except OSError as exc:
                 err, text = exc.errno or errno.EIO, str(exc)
             sock.send(REPLY.pack(b"C", token, err) + text.encode("utf-8", "replace")[:4000])

@@ -46,6 +46,7 @@ from pathlib import Path
 
 from ..errors import EventlakeError
 from . import fsyncer
+from .fsyncer import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +88,6 @@ def sealed_segments(directory: Path | str) -> list[Path]:
         return []
     found = [p for p in d.iterdir() if p.suffix == ".log" and SEGMENT_RE.match(p.name)]
     return sorted(found, key=segment_key)
-
-
-def fsync_dir(directory: Path) -> None:
-    """Make a directory's entries (a created, renamed or removed file) durable."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass
