@@ -330,14 +330,25 @@ def read_audit(lake: Lake, *, actor: str | None = None, action: str | None = Non
                 rows = [dict(zip(names, r)) for r in cur.fetchall()]
         finally:
             con.close()
+    rows = with_pending(rows, pending, actor=actor, action=action, outcome=outcome, since=since, limit=limit)
+    for r in rows:
+        if isinstance(r.get("detail"), str):
+            r["detail"] = orjson.loads(r["detail"])
+    return rows
+
+
+def with_pending(rows: list[dict[str, Any]], pending: list[dict[str, Any]], *, actor: str | None = None,
+                 action: str | None = None, outcome: str | None = None, since: dt.datetime | None = None,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+    """`rows` read from audit_events (newest first) and the journal's `pending` events
+    that match the filters and are not among them, newest first. Read the journal before
+    the table: an event committed in between is then in the table, never in neither."""
     seen = {r["event_id"] for r in rows}
+    rows = list(rows)
     for r in pending:
         if r["event_id"] in seen or (actor is not None and r["actor"] != actor) or (action is not None and r["action"] != action) \
                 or (outcome is not None and r["outcome"] != outcome) or (since is not None and r["event_time"] < since):
             continue
         rows.append(r)
     rows.sort(key=lambda r: r["event_time"], reverse=True)
-    for r in rows:
-        if isinstance(r.get("detail"), str):
-            r["detail"] = orjson.loads(r["detail"])
     return rows[:limit] if limit else rows

@@ -10,11 +10,9 @@ records come from every source and tenant, so they are shown to admins only."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Request
 
-from ...governance.audit import Journal
+from ...governance.audit import Journal, with_pending
 from ...governance.rewrite import PolicyError
 from ...lake.catalog import sql_literal
 from ...lake.schema import TABLES
@@ -65,12 +63,6 @@ ORDER BY event_time DESC, event_id
 LIMIT $limit
 """
 AUDIT_OUTCOMES = ("*", "ok", "refused", "error")
-_AUDIT_COLUMNS = ("event_id", "event_time", "actor", "auth", "token_id", "via", "action", "target", "outcome", "reason", "rows",
-                  "tables", "statement", "client")
-
-
-def _utc(t):
-    return t.replace(tzinfo=dt.timezone.utc) if isinstance(t, dt.datetime) and t.tzinfo is None else t
 
 
 def _audit(console, outcome: str, actor: str) -> tuple[list[dict], list[dict]]:
@@ -91,13 +83,8 @@ def _audit(console, outcome: str, actor: str) -> tuple[list[dict], list[dict]]:
     if "audit_events" in present:
         counts = console.queries.run(_AUDIT_COUNTS).rows
         events = console.queries.run(_AUDIT_EVENTS, {"outcome": outcome, "actor": actor, "limit": PAGE_SIZE}).rows
-    seen = {e["event_id"] for e in events}
-    for r in pending:
-        if r["event_id"] not in seen and outcome in ("*", r["outcome"]) and actor in ("*", r["actor"]):
-            events.append({k: r.get(k) for k in _AUDIT_COLUMNS})
-    if pending:
-        events.sort(key=lambda e: _utc(e["event_time"]), reverse=True)
-        events = events[:PAGE_SIZE]
+    events = with_pending(events, pending, outcome=None if outcome == "*" else outcome,
+                          actor=None if actor == "*" else actor, limit=PAGE_SIZE)
     for c in counts:
         c["_link_outcome"] = query({}, audit_outcome=c["outcome"]) + "#audit"
     for e in events:
