@@ -7,6 +7,7 @@ import asyncio
 import errno
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -557,3 +558,26 @@ def test_a_helper_that_cannot_run_is_not_restarted_again_and_again(tmp_path, cap
     assert rl.sync_mode == "writer thread" and rl.helper_restarts == 0
     assert "before answering anything" in caplog.text
     assert sorted(lines_of(rl.sealed())) == sorted(rec(i) for i in range(1, 10))
+
+
+def test_helper_whose_collector_died_exits_quietly(tmp_path):
+    """The collector killed with fsyncs asked for but not answered: the helper still
+    fsyncs, finds nobody to answer, and exits with status 0 and nothing on stderr (it
+    printed a traceback into the collector's log)."""
+    from eventlake.collect import fsyncer
+
+    seg = tmp_path / "seg.open"
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-S", fsyncer.__file__, str(theirs.fileno()), str(tmp_path)],
+        pass_fds=[theirs.fileno()], stderr=subprocess.PIPE)
+    theirs.close()
+    with open(seg, "ab") as fh:
+        fh.write(b"x\n")
+        socket.send_fds(ours, [fsyncer.REQUEST.pack(b"N", 1, 0)], [fh.fileno()])
+    for token in range(1, 50):
+        ours.send(fsyncer.REQUEST.pack(b"S", 1, token))
+    ours.send(fsyncer.REQUEST.pack(b"C", 1, 50) + str(seg).encode())
+    ours.close()
+    _out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, err.decode()) == (0, "")

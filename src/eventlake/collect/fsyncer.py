@@ -43,6 +43,16 @@ def fsync_dir(directory) -> None:
         os.close(fd)
 
 
+def _answer(sock: socket.socket, reply: bytes) -> bool:
+    """Send one answer; False when the collector is gone (it died: nothing waits for
+    the answer, and the helper exits quietly)."""
+    try:
+        sock.send(reply)
+    except (BrokenPipeError, ConnectionResetError):
+        return False
+    return True
+
+
 def serve(sock: socket.socket, directory: str) -> int:
     """Answer requests until the socket closes."""
     fds: dict[int, int] = {}
@@ -82,7 +92,8 @@ def serve(sock: socket.socket, directory: str) -> int:
                     fresh.discard(seg)
             except OSError as exc:
                 err = exc.errno or errno.EIO
-            sock.send(REPLY.pack(b"S", token, err))
+            if not _answer(sock, REPLY.pack(b"S", token, err)):
+                return 0
         elif op == b"C":
             path = msg[REQUEST.size:].decode("utf-8", "surrogateescape")
             err, text = 0, ""
@@ -98,7 +109,8 @@ def serve(sock: socket.socket, directory: str) -> int:
                 fsync_dir(directory)
             except OSError as exc:
                 err, text = exc.errno or errno.EIO, str(exc)
-            sock.send(REPLY.pack(b"C", token, err) + text.encode("utf-8", "replace")[:4000])
+            if not _answer(sock, REPLY.pack(b"C", token, err) + text.encode("utf-8", "replace")[:4000]):
+                return 0
         elif op == b"X":
             fd = fds.pop(seg, None)
             fresh.discard(seg)
