@@ -526,7 +526,7 @@ def test_a_failed_fsync_fails_the_group_written_after_it_too(tmp_path):
     """Two groups in flight: the first one's fsync fails, so both are cut (the second
     was written after it in the same segment) and neither is acknowledged."""
     async def main():
-        rl = RawLog(tmp_path / "raw", syncer_command=probe("slow:0.2,fail:2"))
+        rl = RawLog(tmp_path / "raw", syncer_command=probe("slow:0.2,fail:2"), groups_in_flight=2)
         await rl.append([rec(0)])  # segment fsync 1
         first = asyncio.ensure_future(rl.append([rec(1)]))  # fsync 2 fails
         await asyncio.sleep(0.05)
@@ -581,3 +581,25 @@ def test_helper_whose_collector_died_exits_quietly(tmp_path):
     ours.close()
     _out, err = proc.communicate(timeout=30)
     assert (proc.returncode, err.decode()) == (0, "")
+
+
+def test_one_group_in_flight_by_default_the_next_one_gathers_meanwhile(tmp_path):
+    """While the helper fsyncs a group, the appends that arrive wait and are written
+    as one group when it is done: one write and one fsync for all twenty."""
+    async def main():
+        rl = RawLog(tmp_path / "raw", syncer_command=probe("slow:0.2"))
+        first = asyncio.ensure_future(rl.append([rec(0)]))
+        await asyncio.sleep(0.05)
+        rest = asyncio.gather(*(rl.append([rec(i)]) for i in range(1, 21)))
+        await asyncio.sleep(0.05)
+        assert (len(rl._inflight), len(rl._hq)) == (1, 20)
+        await first
+        await rest
+        await rl.close()
+        return rl
+
+    rl = asyncio.run(main())
+    assert (rl.commits, rl.committed_appends) == (2, 21)
+    assert lines_of(rl.sealed()) == [rec(i) for i in range(21)]
+    with pytest.raises(ValueError):
+        RawLog(tmp_path / "other", groups_in_flight=0)
