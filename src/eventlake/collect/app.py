@@ -373,6 +373,32 @@ def validate_event(ev, index: int | None, endpoint_type: str | None) -> dict:
     return ev
 
 
+def _batch_events(doc: dict, max_event: int) -> list[dict]:
+    """The checked events of a /v1/batch body, with the batch's shared context,
+    integrations and sentAt merged in; 400 or 413 naming the first bad one."""
+    batch = doc.get("batch")
+    if not isinstance(batch, list):
+        raise Rejected(400, "invalid_event", "missing field 'batch' (an array of events)")
+    shared_ctx = doc.get("context") if isinstance(doc.get("context"), dict) else None
+    shared_integrations = doc.get("integrations") if isinstance(doc.get("integrations"), dict) else None
+    shared_sent = doc.get("sentAt") if _is_iso_time(doc.get("sentAt")) else None
+    events = []
+    for i, raw in enumerate(batch):
+        ev = validate_event(raw, i, None)
+        ev.pop("writeKey", None)
+        if shared_ctx and isinstance(ev.get("context", {}), dict):
+            ev["context"] = {**shared_ctx, **(ev.get("context") or {})}
+        if shared_integrations and isinstance(ev.get("integrations", {}), dict):
+            ev["integrations"] = {**shared_integrations, **(ev.get("integrations") or {})}
+        if shared_sent and "sentAt" not in ev:
+            ev["sentAt"] = shared_sent
+        size = len(orjson.dumps(raw))
+        if size > max_event:
+            raise Rejected(413, "too_large", f"batch[{i}] is {size} bytes; an event may have at most {max_event // 1024} KB")
+        events.append(ev)
+    return events
+
+
 def _is_iso_time(v) -> bool:
     if not isinstance(v, str) or not (10 <= len(v) <= 40):
         return False
@@ -587,24 +613,19 @@ class Collector:
             if self.registry.stale():
                 await asyncio.to_thread(self.registry.refresh)
 
-    async def _read_body(self, req: _Req, limit: int) -> bytes:
-        headers = req.headers
-        cl = headers.get("content-length")
-        encoding = headers.get("content-encoding")
+    async def _read_body(self, req: _Req, limit: int, message: dict | None = None) -> bytes:
+        """The request's body, decompressed, at most `limit` bytes (else 413). `message`:
+        its first ASGI message when the caller received it already."""
+        _check_declared_length(req.headers, limit)
+        encoding = req.headers.get("content-encoding")
         encoding = "identity" if encoding is None else (encoding.strip().lower() or "identity")
-        if cl is not None:
-            try:
-                n = int(cl)
-            except ValueError:
-                raise Rejected(400, "malformed_request", "Content-Length is not a number") from None
-            if n > limit:
-                raise Rejected(413, "too_large", _too_large_msg(n, limit))
         receive = req.receive
         body = b""
         chunks: list[bytes] | None = None
         size = 0
         while True:
-            message = await receive()
+            if message is None:
+                message = await receive()
             mtype = message["type"]
             if mtype == "http.request":
                 chunk = message.get("body", b"")
@@ -622,6 +643,7 @@ class Collector:
                     break
             elif mtype == "http.disconnect":
                 raise ClientDisconnect()
+            message = None
         if chunks is not None:
             body = b"".join(chunks)
         if encoding == "identity":
@@ -656,12 +678,11 @@ class Collector:
         Origin, through CORS) as a Response."""
         return _answer_response(await self.answer(_Req(request.scope, request.receive), endpoint_type))
 
-    async def handle_asgi(self, scope, receive, send, endpoint_type: str | None, headers: dict[str, str]) -> None:
-        """Answer a tracking request on the ASGI fast path (no Request, no Response)."""
-        await _send_answer(send, await self.answer(_Req(scope, receive, headers), endpoint_type))
-
     async def answer(self, req: _Req, endpoint_type: str | None) -> tuple[int, bytes, str | None]:
-        """(status, JSON body, Retry-After or None) for a request to a tracking endpoint."""
+        """(status, JSON body, Retry-After or None) for a request to a tracking endpoint:
+        read, check and store it; _OK means it was stored. (The hot path: one coroutine
+        down to the raw log's append, the body taken from the first ASGI message when it
+        came in one piece.)"""
         c = self.counters
         c.requests += 1
         if self.in_flight >= self.options.max_in_flight:
@@ -669,7 +690,52 @@ class Collector:
             return _error_answer(Rejected(429, "overloaded", f"too many requests in flight ({self.in_flight}); retry later", retry_after=1))
         self.in_flight += 1
         try:
-            await self._handle(req, endpoint_type)
+            if not self.started:
+                raise Rejected(503, "unavailable", "the collector is starting or stopping", retry_after=1)
+            o = self.options
+            headers = req.headers
+            is_batch = endpoint_type is None
+            limit = o.max_request_bytes if is_batch else o.max_event_bytes
+            auth = headers.get("authorization")
+            header_key = _basic_user_cached(auth) if auth else None
+            source = None
+            if header_key:
+                source = self._fresh_source(header_key) or await self._lookup(header_key)
+                if source is None:
+                    raise Rejected(401, "unauthorized", "unknown or revoked write key")
+            _check_declared_length(headers, limit)
+            message = await req.receive()
+            if message.get("more_body", False) or message["type"] != "http.request" or "content-encoding" in headers:
+                body = await self._read_body(req, limit, message)
+            else:
+                body = message.get("body", b"")
+                if len(body) > limit:
+                    raise Rejected(413, "too_large", _too_large_msg(len(body), limit, at_least=True))
+            try:
+                doc = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise Rejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+            if type(doc) is not dict:
+                raise Rejected(400, "malformed_json", f"the body must be a JSON object, not {type(doc).__name__}")
+            if source is None:
+                key = doc.get("writeKey")
+                if not isinstance(key, str) or not key:
+                    raise Rejected(401, "unauthorized", "no write key: send it as the HTTP Basic user name (empty password) or as 'writeKey' in the body")
+                source = self._fresh_source(key) or await self._lookup(key)
+                if source is None:
+                    raise Rejected(401, "unauthorized", "unknown or revoked write key")
+            origin = headers.get("origin")
+            referer = headers.get("referer")
+            site_host = (_host_of(origin) or _host_of(referer)) if (origin or referer) else None
+            if origin and not source.site_allowed(_host_of(origin)):
+                raise Rejected(403, "forbidden_site", f"pages on {site_host!r} may not send with the key of source {source.name!r} (not one of its sites)")
+            if is_batch:
+                events = _batch_events(doc, o.max_event_bytes)
+            else:
+                ev = validate_event(doc, None, endpoint_type)
+                ev.pop("writeKey", None)
+                events = [ev]
+            await self._store(source, self._records(req, source, events, len(body), site_host))
             return _OK
         except Rejected as exc:
             c.rejected[exc.kind] += 1
@@ -680,70 +746,6 @@ class Collector:
             return _error_answer(Rejected(500, "internal_error", "internal error; the request was not stored"))
         finally:
             self.in_flight -= 1
-
-    async def _handle(self, req: _Req, endpoint_type: str | None) -> None:
-        """Read, check and store one request; returning means it was stored (200)."""
-        if not self.started:
-            raise Rejected(503, "unavailable", "the collector is starting or stopping", retry_after=1)
-        o = self.options
-        headers = req.headers
-        is_batch = endpoint_type is None
-        limit = o.max_request_bytes if is_batch else o.max_event_bytes
-        auth = headers.get("authorization")
-        header_key = _basic_user_cached(auth) if auth else None
-        source = None
-        if header_key:
-            source = self._fresh_source(header_key) or await self._lookup(header_key)
-            if source is None:
-                raise Rejected(401, "unauthorized", "unknown or revoked write key")
-        body = await self._read_body(req, limit)
-        try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise Rejected(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
-        if type(doc) is not dict:
-            raise Rejected(400, "malformed_json", f"the body must be a JSON object, not {type(doc).__name__}")
-        if source is None:
-            key = doc.get("writeKey")
-            if not isinstance(key, str) or not key:
-                raise Rejected(401, "unauthorized", "no write key: send it as the HTTP Basic user name (empty password) or as 'writeKey' in the body")
-            source = self._fresh_source(key) or await self._lookup(key)
-            if source is None:
-                raise Rejected(401, "unauthorized", "unknown or revoked write key")
-        origin = headers.get("origin")
-        referer = headers.get("referer")
-        site_host = (_host_of(origin) or _host_of(referer)) if (origin or referer) else None
-        if origin and not source.site_allowed(_host_of(origin)):
-            raise Rejected(403, "forbidden_site", f"pages on {site_host!r} may not send with the key of source {source.name!r} (not one of its sites)")
-
-        if is_batch:
-            batch = doc.get("batch")
-            if not isinstance(batch, list):
-                raise Rejected(400, "invalid_event", "missing field 'batch' (an array of events)")
-            shared_ctx = doc.get("context") if isinstance(doc.get("context"), dict) else None
-            shared_integrations = doc.get("integrations") if isinstance(doc.get("integrations"), dict) else None
-            shared_sent = doc.get("sentAt") if _is_iso_time(doc.get("sentAt")) else None
-            max_event = o.max_event_bytes
-            events = []
-            for i, raw in enumerate(batch):
-                ev = validate_event(raw, i, None)
-                ev.pop("writeKey", None)
-                if shared_ctx and isinstance(ev.get("context", {}), dict):
-                    ev["context"] = {**shared_ctx, **(ev.get("context") or {})}
-                if shared_integrations and isinstance(ev.get("integrations", {}), dict):
-                    ev["integrations"] = {**shared_integrations, **(ev.get("integrations") or {})}
-                if shared_sent and "sentAt" not in ev:
-                    ev["sentAt"] = shared_sent
-                size = len(orjson.dumps(raw))
-                if size > max_event:
-                    raise Rejected(413, "too_large", f"batch[{i}] is {size} bytes; an event may have at most {max_event // 1024} KB")
-                events.append(ev)
-        else:
-            ev = validate_event(doc, None, endpoint_type)
-            ev.pop("writeKey", None)
-            events = [ev]
-
-        await self._store(source, self._records(req, source, events, len(body), site_host))
 
     async def handle_beacon(self, request: Request) -> Response:
         """A page view from the /s.js snippet (see snippet.py): 202 whether it was stored
@@ -975,6 +977,18 @@ def _stats_dict(stats) -> dict:
     return {"result": str(stats)}
 
 
+def _check_declared_length(headers: dict[str, str], limit: int) -> None:
+    """413 before reading a body whose Content-Length is over `limit`; 400 when it is not a number."""
+    cl = headers.get("content-length")
+    if cl is not None:
+        try:
+            n = int(cl)
+        except ValueError:
+            raise Rejected(400, "malformed_request", "Content-Length is not a number") from None
+        if n > limit:
+            raise Rejected(413, "too_large", _too_large_msg(n, limit))
+
+
 def _too_large_msg(n: int, limit: int, at_least: bool = False, what: str = "request") -> str:
     size = f"over {limit} bytes" if at_least else f"{n} bytes"
     kind = "an event" if limit <= MAX_EVENT_BYTES else "a request"
@@ -1014,7 +1028,7 @@ class _CollectorApp(FastAPI):
             if endpoint_type is not _MISSING:
                 headers = _wanted_headers(scope["headers"])
                 if "origin" not in headers:
-                    await self.collector.handle_asgi(scope, receive, send, endpoint_type, headers)
+                    await _send_answer(send, await self.collector.answer(_Req(scope, receive, headers), endpoint_type))
                     return
         await super().__call__(scope, receive, send)
 
