@@ -21,6 +21,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
         (["bogus"], "No such command 'bogus'"),
         (["insights", "run"], "Missing argument"),
         (["ingest", "cloudtrail", "x", "--batch-mb", "abc"], "Invalid value for '--batch-mb'"),
+        (["serve", "collector", "--loader-threads", "0"], "--loader-threads must be at least 1"),
     ],
 )
 def test_usage_errors(args, expected):

@@ -490,6 +490,25 @@ def test_loads_run_in_a_child_process_of_lower_cpu_priority(make_collector):
     assert c.query("SELECT message_id FROM raw_events") == [("proc-1",)]
 
 
+def test_loads_use_one_duckdb_thread_unless_told(make_collector):
+    """A load takes at most one core from the requests by default (loader_threads=1,
+    `serve collector --loader-threads`): DuckDB starts a worker thread per thread beyond
+    the first, so the loader process with three has two threads more than with one."""
+    import psutil
+
+    counts = {}
+    for threads in (1, 3):
+        c = make_collector(f"t{threads}", app={"loader_threads": threads})
+        assert c.post("/v1/track", track(messageId=f"threads-{threads}")).status_code == 200
+        assert c.load().records_loaded == 1
+        counts[threads] = psutil.Process(c.health()["loader"]["process"]).num_threads()
+        c.close()
+    assert counts[3] - counts[1] == 2, counts
+    from eventlake.collect.app import CollectorOptions
+
+    assert CollectorOptions().loader_threads == 1
+
+
 def test_a_killed_loader_process_is_replaced_at_the_next_load(make_collector):
     import os
     import signal

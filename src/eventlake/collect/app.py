@@ -83,6 +83,10 @@ class CollectorOptions:
     load_interval: float | None = None  # seconds between loads into the lake; None: no loader
     load_on_shutdown: bool = True  # when the loader runs: load what is pending at shutdown
     load_process: bool = True  # load in a child process (False: in a thread of the collector)
+    # DuckDB threads of a load: one by default, so that a load takes at most one core
+    # from the requests (two threads doubled the loader's CPU at full load and cut the
+    # requests' rate by a tenth, bench/README.md); None: the lake's own setting
+    loader_threads: int | None = 1
     # RawLog settings when the app makes its own raw log
     segment_bytes: int = 64 * 1024 * 1024
     segment_seconds: float = 60.0
@@ -523,12 +527,20 @@ class Collector:
             if self.options.load_process:
                 from .loadworker import LoaderProcess
 
-                self._loader = LoaderProcess(self.lake, self.rawlog_dir, nice=BACKGROUND_NICE)
+                self._loader = LoaderProcess(self._load_lake(), self.rawlog_dir, nice=BACKGROUND_NICE)
             else:
                 from .loader import Loader
 
-                self._loader = Loader(self.lake, self.rawlog_dir, keep_connection=True)
+                self._loader = Loader(self._load_lake(), self.rawlog_dir, keep_connection=True)
         return self._loader
+
+    def _load_lake(self) -> Lake:
+        """The lake as the loads open it: with the loader's DuckDB threads."""
+        lake = self.lake
+        threads = self.options.loader_threads
+        if threads is None or lake.threads == threads:
+            return lake
+        return Lake(lake.path, lake.catalog, memory_limit=lake.memory_limit, threads=threads, schema=lake.schema)
 
     async def _in_load_thread(self, fn):
         if self._load_thread is None:
