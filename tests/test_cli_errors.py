@@ -22,6 +22,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
         (["insights", "run"], "Missing argument"),
         (["ingest", "cloudtrail", "x", "--batch-mb", "abc"], "Invalid value for '--batch-mb'"),
         (["serve", "collector", "--loader-threads", "0"], "--loader-threads must be at least 1"),
+        (["serve", "collector", "--load-max-lag", "-1"], "--load-max-lag must be 0 or more seconds"),
     ],
 )
 def test_usage_errors(args, expected):

@@ -545,3 +545,37 @@ def test_loads_can_run_on_a_thread_of_lower_cpu_priority(make_collector):
     # the request path (the server's event loop thread) keeps the process's priority
     server = c.server._thread
     assert os.getpriority(os.PRIO_PROCESS, server.native_id) == main
+
+
+def test_loads_wait_while_the_server_is_saturated_but_not_longer_than_the_max_lag(make_collector, monkeypatch):
+    """Loads yield to requests: while the server's thread is busier than load_busy, each
+    interval's load waits, until load_max_lag seconds after the previous load; /health
+    counts the waits. A server that is not saturated loads at every interval."""
+    from eventlake.collect.app import Collector
+
+    busy = {"value": 0.95}
+    monkeypatch.setattr(Collector, "_busy", staticmethod(lambda mark: busy["value"]))
+    c = make_collector(app={"load_interval": 0.1, "load_max_lag": 1.5})
+    deadline = time.time() + 10
+    while c.health()["loader"]["loads"] < 1 and time.time() < deadline:  # the load at start
+        time.sleep(0.02)
+    started = time.monotonic()
+    assert c.post("/v1/track", track(messageId="lag-1")).status_code == 200
+    while not c.query("SELECT message_id FROM raw_events") and time.time() < deadline:
+        time.sleep(0.05)
+    waited = time.monotonic() - started
+    assert c.query("SELECT message_id FROM raw_events") == [("lag-1",)]
+    assert waited >= 1.0, waited  # (the lag counts from the previous load, before the post)
+    loader = c.health()["loader"]
+    assert loader["deferred"] >= 5, loader
+
+    busy["value"] = 0.2
+    time.sleep(0.5)  # the loop leaves the wait it was in
+    before = c.health()["loader"]
+    assert c.post("/v1/track", track(messageId="lag-2")).status_code == 200
+    deadline = time.time() + 10
+    while len(c.query("SELECT message_id FROM raw_events")) < 2 and time.time() < deadline:
+        time.sleep(0.02)
+    after = c.health()["loader"]
+    assert after["loads"] > before["loads"] and after["deferred"] == before["deferred"]
+    assert after["deferred_since"] is None

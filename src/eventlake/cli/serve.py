@@ -52,6 +52,7 @@ def collector(
     min_free_mb: float = typer.Option(256.0, "--min-free-mb", help="Free disk space (MB) below which requests are answered 503."),
     fsync_by: str = typer.Option("helper", "--fsync-by", help="Who makes the raw log durable: 'helper' (a helper process fsyncs while the server goes on) or 'thread' (a writer thread of the server writes and fsyncs)."),
     loader: str = typer.Option("process", "--loader", help="Where loads into the lake run: 'process' (a child process at a lower CPU priority) or 'thread' (a thread of the server)."),
+    load_max_lag: float = typer.Option(60.0, "--load-max-lag", help="Seconds a load may wait while the server is saturated (loads yield to requests; 0: never wait)."),
     loader_threads: int = typer.Option(1, "--loader-threads", help="DuckDB threads of a load into the lake (more: loads keep up better under full load, and take more CPU from the requests)."),
     log_level: str = typer.Option("info", "--log-level", help="Log level: debug, info, warning or error."),
 ) -> None:
@@ -70,6 +71,8 @@ def collector(
         raise EventlakeError(f"--fsync-by {fsync_by!r}: use helper or thread")
     if loader not in ("process", "thread"):
         raise EventlakeError(f"--loader {loader!r}: use process or thread")
+    if load_max_lag < 0:
+        raise EventlakeError("--load-max-lag must be 0 or more seconds")
     if loader_threads < 1:
         raise EventlakeError("--loader-threads must be at least 1")
     level = _logging(log_level)
@@ -91,6 +94,7 @@ def collector(
         sync_process=fsync_by == "helper",
         load_process=loader == "process",
         loader_threads=loader_threads,
+        load_max_lag=load_max_lag,
     )
     # recovery (sealing what a killed process left open) happens here, before the
     # first request; a second collector on the same raw log is refused here too

@@ -81,6 +81,13 @@ class CollectorOptions:
     max_request_bytes: int = MAX_REQUEST_BYTES
     source_refresh_seconds: float = 5.0  # re-read collector_sources this often
     load_interval: float | None = None  # seconds between loads into the lake; None: no loader
+    # Loads yield to requests: after an interval in which the server's thread was busy
+    # more than `load_busy` of the time, the next load waits another interval, but never
+    # later than `load_max_lag` seconds after the previous load (0: loads never wait).
+    # Requests and loads share the CPU; a server at full load answers ~6% more single
+    # events while loads wait (bench/README.md), and the raw log holds what waits.
+    load_busy: float = 0.75
+    load_max_lag: float = 60.0
     load_on_shutdown: bool = True  # when the loader runs: load what is pending at shutdown
     load_process: bool = True  # load in a child process (False: in a thread of the collector)
     # DuckDB threads of a load: one by default, so that a load takes at most one core
@@ -430,6 +437,7 @@ class Counters:
         self.rejected: Counter = Counter()
         self.backpressure = 0
         self.loads = 0
+        self.loads_deferred = 0  # load intervals skipped because the server was saturated
         self.load_errors = 0
         self.last_load: dict | None = None
         self.last_load_error: str | None = None
@@ -457,6 +465,7 @@ class Collector:
         self._loader = None
         self.started = False
         self.loading = False  # a load into the lake is running
+        self.load_deferred_since: str | None = None  # a load waits for the server to be less busy since
         self.fanout = fanout  # eventlake.destinations.fanout.Fanout, or None
         self._clock = _Clock()
         # loads into the lake run in a child process (loadworker.py), driven from a
@@ -548,13 +557,32 @@ class Collector:
         return await asyncio.get_running_loop().run_in_executor(self._load_thread, fn)
 
     async def _load_loop(self) -> None:
-        assert self._stop is not None
-        while not self._stop.is_set():
+        stop = self._stop
+        assert stop is not None
+        o = self.options
+        while not stop.is_set():
             await self._load(rotate=True)
-            try:
-                await asyncio.wait_for(self._stop.wait(), timeout=self.options.load_interval)
-            except (asyncio.TimeoutError, TimeoutError):
-                pass
+            last = time.monotonic()
+            while True:
+                mark = _busy_mark()
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=o.load_interval)
+                except (asyncio.TimeoutError, TimeoutError):
+                    pass
+                if stop.is_set() or time.monotonic() - last >= o.load_max_lag or self._busy(mark) <= o.load_busy:
+                    break
+                # the server was saturated: the load waits (the raw log holds the events)
+                self.counters.loads_deferred += 1
+                if self.load_deferred_since is None:
+                    self.load_deferred_since = datetime.now(timezone.utc).isoformat()
+            self.load_deferred_since = None
+
+    @staticmethod
+    def _busy(mark: tuple[float, float]) -> float:
+        """The share of the time since `mark` (_busy_mark) that the server's thread (this
+        one: the event loop's) ran."""
+        cpu, at = mark
+        return (time.thread_time() - cpu) / max(1e-6, time.monotonic() - at)
 
     async def _load(self, rotate: bool) -> object | None:
         """Seal the active segment (when it has data) and load every sealed segment into
@@ -904,6 +932,8 @@ class Collector:
                 "enabled": self._load_task is not None,
                 "loading": self.loading,
                 "loads": c.loads,
+                "deferred": c.loads_deferred,
+                "deferred_since": self.load_deferred_since,
                 "errors": c.load_errors,
                 "last_load": c.last_load,
                 "last_error": c.last_load_error,
@@ -966,6 +996,11 @@ def _rawlog_stats(rawlog) -> dict:
 
 # How many steps of CPU priority (nice) the loader's thread is below the requests'.
 BACKGROUND_NICE = 10
+
+
+def _busy_mark() -> tuple[float, float]:
+    """(this thread's CPU time, now) for Collector._busy."""
+    return time.thread_time(), time.monotonic()
 
 
 def _background_priority() -> None:
