@@ -668,10 +668,11 @@ class RawLog:
             self._helper_lost_locked(str(exc))  # the next helper gets the seal again
 
     def _on_reply(self) -> None:
-        """(event loop, or a thread draining while the loop is not running) Read the
-        helper's answers."""
+        """(event loop, or a thread draining while the loop is not running) Read one of
+        the helper's answers. One per call: the loop calls again while more are there,
+        and reading until the socket is empty cost a failed recv (an exception) per group."""
         helper = self._helper
-        while helper is not None:
+        if helper is not None:
             try:
                 msg = helper.sock.recv(8192)
             except (BlockingIOError, InterruptedError):
@@ -697,7 +698,6 @@ class RawLog:
                 self._synced(token, err)
             elif op == b"C":
                 self._sealed_by_helper(token, err, msg[fsyncer.REPLY.size:].decode("utf-8", "replace"))
-            helper = self._helper
 
     def _synced(self, token: int, err: int) -> None:
         with self._lock:
@@ -713,7 +713,8 @@ class RawLog:
                 done, self._inflight = list(inflight), collections.deque()
                 if self._active is done[0].seg:
                     self._abandon_locked(done[0].start)
-            self._cond.notify_all()
+            if self._rotate_waiting:  # (only a rotation waits on _cond, _wait_no_inflight)
+                self._cond.notify_all()
         for group in done:
             self._complete(group, err)
         if self._hq:
@@ -994,7 +995,12 @@ class _Helper:
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
+    n = os.write(fd, data)
+    if n == len(data):  # (the common case: one write)
+        return
+    if n <= 0:
+        raise OSError(errno.EIO, "write wrote nothing")
+    view = memoryview(data)[n:]
     while view:
         n = os.write(fd, view)
         if n <= 0:
