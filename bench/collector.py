@@ -10,10 +10,14 @@ same machine in the same run.
            loader loading into the lake as it goes; flat means bounded
 
 Load comes from wrk (Debian's package) in its own process; each target gets the same
-connections and duration. Targets on 2 cores: >= 50,000 events/s batched; single-event
-requests/s >= 0.5x the bare app's; memory flat over a 10-minute run.
+connections and duration. Single events run in rounds (bare app, then collector, each
+`--seconds`), the ratio being the median of the rounds' ratios: the machine is shared
+and one pair of runs can be off by a tenth. Before each round the collector's loads
+catch up with what the previous round acknowledged, so that no load of the collector
+runs while the bare app is measured. Targets on 2 cores: >= 50,000 events/s batched;
+single-event requests/s >= 0.5x the bare app's; memory flat over a 10-minute run.
 
-Usage: python bench/collector.py [--seconds 20] [--memory-seconds 600] [--connections 32]
+Usage: python bench/collector.py [--seconds 20] [--rounds 3] [--memory-seconds 600] [--connections 32]
 """
 
 from __future__ import annotations
@@ -179,6 +183,20 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
+def settle(port: int, timeout: float = 300) -> float:
+    """Wait until the collector's loads caught up: two loads ended since the call (the
+    first seals the active segment), none runs and no sealed segment waits. Seconds waited."""
+    url = f"http://127.0.0.1:{port}/health"
+    start = time.time()
+    loads = httpx.get(url, timeout=10).json()["loader"]["loads"]
+    while time.time() - start < timeout:
+        ld = httpx.get(url, timeout=10).json()["loader"]
+        if ld["loads"] >= loads + 2 and not ld["loading"] and ld["waiting"]["segments"] == 0:
+            return round(time.time() - start, 1)
+        time.sleep(0.5)
+    raise SystemExit(f"the collector's loads did not catch up within {timeout} s")
+
+
 def profiled_wrk(pid: int, *args) -> dict:
     before, kids0, t0 = thread_times(pid), children_cpu(pid), time.time()
     res = wrk(*args)
@@ -194,6 +212,9 @@ def profiled_wrk(pid: int, *args) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of single events (bare app, then collector)")
+    ap.add_argument("--collector-option", action="append", default=[], metavar="OPT",
+                    help="an extra option of `serve collector`, e.g. --collector-option=--load-max-lag=0 (repeatable)")
     ap.add_argument("--memory-seconds", type=int, default=600)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--work", type=Path, default=HERE / "work" / "collector")
@@ -217,25 +238,36 @@ def main() -> None:
     bare = subprocess.Popen([PY, "-c", BARE, str(bare_port)])
     collector = subprocess.Popen(
         [PY, "-c", "from eventlake.cli import main; main()", "--lake", str(lake.path), "serve", "collector",
-         "--port", str(port), "--log-level", "warning"],
+         "--port", str(port), "--log-level", "warning", *args.collector_option],
     )
     result: dict = {"benchmark": "collector", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-                    "settings": {"seconds": args.seconds, "connections": args.connections, "wrk_threads": 1, "durable_ack": "write + fsync per group commit",
+                    "settings": {"seconds": args.seconds, "rounds": args.rounds, "connections": args.connections, "collector_options": args.collector_option, "wrk_threads": 1, "durable_ack": "write + fsync per group commit",
                                  "processes": "the bare app; the collector with its fsync helper and loader processes"}}
     try:
         wait_up(f"http://127.0.0.1:{bare_port}/")
         wait_up(f"http://127.0.0.1:{port}/health")
         proc = psutil.Process(collector.pid)
         run_id = uuid.uuid4().hex[:8]
-        print("bare app, single events ...", flush=True)
-        b = profiled_wrk(bare.pid, f"http://127.0.0.1:{bare_port}", TRACK_LUA % {"prefix": run_id + "x", "auth": auth}, args.seconds, args.connections, work)
-        print("collector, single events ...", flush=True)
-        t = profiled_wrk(collector.pid, f"http://127.0.0.1:{port}", TRACK_LUA % {"prefix": run_id, "auth": auth}, args.seconds, args.connections, work)
-        t["raw_log"] = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json().get("raw_log")
+        rounds = []
+        for r in range(args.rounds):
+            waited = settle(port)
+            print(f"round {r + 1}/{args.rounds}: bare app, single events ...", flush=True)
+            b = profiled_wrk(bare.pid, f"http://127.0.0.1:{bare_port}", TRACK_LUA % {"prefix": f"{run_id}x{r}", "auth": auth}, args.seconds, args.connections, work)
+            print(f"round {r + 1}/{args.rounds}: collector, single events ...", flush=True)
+            t = profiled_wrk(collector.pid, f"http://127.0.0.1:{port}", TRACK_LUA % {"prefix": f"{run_id}t{r}", "auth": auth}, args.seconds, args.connections, work)
+            health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()
+            t["raw_log"] = health.get("raw_log")
+            t["loads_deferred"] = health["loader"]["deferred"]
+            rounds.append({"settle_seconds": waited, "bare": b, "collector": t, "ratio_to_bare": round(t["requests_per_s"] / b["requests_per_s"], 3)})
+            print(json.dumps({"round": r + 1, "bare_rps": b["requests_per_s"], "collector_rps": t["requests_per_s"], "ratio": rounds[-1]["ratio_to_bare"]}), flush=True)
+        settle(port)
         print("collector, batches of 100 ...", flush=True)
         bt = wrk(f"http://127.0.0.1:{port}", BATCH_LUA % {"prefix": run_id, "auth": auth}, args.seconds, args.connections, work)
-        result["bare_track"] = b
-        result["collector_track"] = {**t, "ratio_to_bare": round(t["requests_per_s"] / b["requests_per_s"], 3)}
+        mid = sorted(rounds, key=lambda x: x["ratio_to_bare"])[len(rounds) // 2]  # the median round
+        result["track_rounds"] = rounds
+        result["bare_track"] = mid["bare"]
+        result["collector_track"] = {**mid["collector"], "ratio_to_bare": mid["ratio_to_bare"],
+                                     "round_ratios": [x["ratio_to_bare"] for x in rounds]}
         result["collector_batch"] = {**bt, "events_per_s": round(bt["requests_per_s"] * 100)}
         print(json.dumps({k: result[k] for k in ("bare_track", "collector_track", "collector_batch")}, indent=2), flush=True)
 
