@@ -340,3 +340,33 @@ def test_event_loop_is_free_while_the_writer_fsyncs(tmp_path, monkeypatch):
         return ticks
 
     assert asyncio.run(main()) >= 5  # the loop kept running during the 0.2 s fsync
+
+
+def test_body_without_content_length_over_the_limit_is_413_whole_or_in_pieces(make_collector):
+    """A body sent without Content-Length (chunked): when it came whole in the first
+    ASGI message, the answer names its size; when it comes in pieces, reading stops at
+    the limit."""
+    import base64
+
+    c = make_collector()
+    body = b'{"a":"' + b"x" * 40000 + b'"}'
+    auth = "Basic " + base64.b64encode(f"{c.key}:".encode()).decode()
+
+    def answer(messages: list[dict]):
+        async def receive():
+            return messages.pop(0)
+
+        scope = {"type": "http", "method": "POST", "path": "/v1/track", "client": ("127.0.0.1", 1),
+                 "headers": [(b"authorization", auth.encode()), (b"transfer-encoding", b"chunked")]}
+        req = appmod._Req(scope, receive)
+        coro = c.collector.answer(req, "track")
+        return asyncio.run_coroutine_threadsafe(coro, c.collector.loop).result(30)
+
+    status, raw, _ = answer([{"type": "http.request", "body": body, "more_body": False}])
+    assert (status, orjson.loads(raw)["message"]) == (413, "the request is 40008 bytes; an event may have at most 32 KB")
+    pieces = [{"type": "http.request", "body": body[i:i + 10000], "more_body": i + 10000 < len(body)} for i in range(0, len(body), 10000)]
+    status, raw, _ = answer(pieces)
+    assert (status, orjson.loads(raw)["message"]) == (413, "the request is over 32768 bytes; an event may have at most 32 KB")
+    status, raw, _ = answer([{"type": "http.request", "body": b'{"userId":"u1",', "more_body": True},
+                             {"type": "http.request", "body": b'"event":"E","messageId":"piece-1"}', "more_body": False}])
+    assert (status, raw) == (200, b'{"success":true}')

@@ -750,7 +750,7 @@ class Collector:
             else:
                 body = message.get("body", b"")
                 if len(body) > limit:
-                    raise Rejected(413, "too_large", _too_large_msg(len(body), limit, at_least=True))
+                    raise Rejected(413, "too_large", _too_large_msg(len(body), limit))
             try:
                 doc = orjson.loads(body)
             except orjson.JSONDecodeError as exc:
