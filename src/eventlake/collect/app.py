@@ -655,8 +655,8 @@ class Collector:
 
     async def _read_body(self, req: _Req, limit: int, message: dict | None = None) -> bytes:
         """The request's body, decompressed, at most `limit` bytes (else 413). `message`:
-        its first ASGI message when the caller received it already."""
-        _check_declared_length(req.headers, limit)
+        its first ASGI message when the caller received it already (the caller checked
+        the declared Content-Length before, _check_declared_length)."""
         encoding = req.headers.get("content-encoding")
         encoding = "identity" if encoding is None else (encoding.strip().lower() or "identity")
         receive = req.receive
