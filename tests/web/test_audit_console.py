@@ -86,7 +86,8 @@ def test_health_shows_events_still_in_the_journal_while_the_lake_is_busy(demo_la
     """While another job holds the lake's writer lock the journal cannot be committed:
     the page reads the newest events from the journal, so a refused sign-in a moment
     ago is listed all the same."""
-    with demo_lake.writer_lock(wait=False) as got:
+    # (waits while the console itself commits its journal: it takes the lock for a moment)
+    with demo_lake.writer_lock() as got:
         assert got
         with httpx.Client(base_url=console_url) as c:
             csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
