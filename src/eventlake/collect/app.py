@@ -545,11 +545,8 @@ class Collector:
 
     def _load_lake(self) -> Lake:
         """The lake as the loads open it: with the loader's DuckDB threads."""
-        lake = self.lake
         threads = self.options.loader_threads
-        if threads is None or lake.threads == threads:
-            return lake
-        return Lake(lake.path, lake.catalog, memory_limit=lake.memory_limit, threads=threads, schema=lake.schema)
+        return self.lake if threads is None or self.lake.threads == threads else self.lake.with_threads(threads)
 
     async def _in_load_thread(self, fn):
         if self._load_thread is None:

@@ -46,9 +46,18 @@ class Lake:
         self.threads = threads
         self.schema = schema
 
+    def _but(self, **changes) -> "Lake":
+        """The same lake, with some of its settings changed."""
+        settings = {"memory_limit": self.memory_limit, "threads": self.threads, "schema": self.schema, **changes}
+        return Lake(self.path, self.catalog, **settings)
+
     def in_schema(self, schema: str) -> "Lake":
         """The same lake, with `schema` in use."""
-        return Lake(self.path, self.catalog, memory_limit=self.memory_limit, threads=self.threads, schema=schema)
+        return self._but(schema=schema)
+
+    def with_threads(self, threads: int | None) -> "Lake":
+        """The same lake, its connections on `threads` DuckDB threads (None: DuckDB's default)."""
+        return self._but(threads=threads)
 
     # -- locations ------------------------------------------------------------
     @property
